@@ -1,21 +1,27 @@
 /**
- * The `openwfp` command line. Each subcommand lives in its own file; this file wires them to commander
- * and turns any error into a clear message and a non-zero exit code.
+ * The `openwfp` command line. Each subcommand lives in its own file and registers itself here; this file
+ * turns any error into a clear message and an exit code (0 success, 1 an explained failure, 2 usage).
  */
 import { Command, CommanderError } from "commander";
 import { describeError } from "../base/index.ts";
+import { registerDecode } from "./decode.ts";
 
 export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const setExitCode = (code: number): void => {
+    exitCode = code;
+  };
   const program = new Command()
     .name("openwfp")
     .description("The Windows Filtering Platform, portable: decode captures, evaluate policy, simulate and replay.")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerDecode(program, setExitCode);
   try {
     await program.parseAsync([...argv], { from: "user" });
-    return 0;
+    return exitCode;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     process.stderr.write(`openwfp: ${describeError(e)}\n`);
     return 1;
   }

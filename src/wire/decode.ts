@@ -67,8 +67,8 @@ export interface TcpSummary {
   readonly ack: number;
   readonly flags: string;
   readonly window: number;
-  /** Payload length per the IP header's lengths, not the captured bytes. */
-  readonly payloadLength: number;
+  /** Payload length per the IP header's lengths, not the captured bytes; absent when the header was cut short. */
+  readonly payloadLength?: number;
 }
 
 export interface UdpSummary {
@@ -81,6 +81,18 @@ export interface IcmpSummary {
   readonly version: 4 | 6;
   readonly type: number;
   readonly code: number;
+  /** For ICMP errors: the offending datagram's header as quoted in the message. */
+  readonly quoted?: QuotedSummary;
+}
+
+export interface QuotedSummary {
+  readonly version: 4 | 6;
+  readonly src: string;
+  readonly dst: string;
+  /** IPv4 protocol, or IPv6 upper-layer protocol after the quoted extension headers. */
+  readonly protocol: number;
+  readonly srcPort?: number;
+  readonly dstPort?: number;
 }
 
 export interface DecodedPacket {
@@ -373,6 +385,9 @@ function decodeTransport(
       const r = TcpView.check(data, offset, end);
       if (!r.ok) {
         fail(packet, r.error);
+        // The fixed 20 bytes may still be there (options cut by a fragment or the snap length).
+        const fixed = TcpView.checkFixedHeader(data, offset, end);
+        if (fixed.ok) packet.tcp = tcpSummary(fixed.value, undefined);
         return;
       }
       const tcp = r.value;
@@ -400,15 +415,7 @@ function decodeTransport(
           { name: "payload length", value: String(payloadLength) },
         ],
       });
-      packet.tcp = {
-        srcPort: tcp.srcPort,
-        dstPort: tcp.dstPort,
-        seq: tcp.seq,
-        ack: tcp.ack,
-        flags: tcpFlagLetters(tcp.flags),
-        window: tcp.window,
-        payloadLength,
-      };
+      packet.tcp = tcpSummary(tcp, payloadLength);
       return;
     }
     case IpProtocol.Udp: {
@@ -443,7 +450,7 @@ function decodeTransport(
       }
       const bad = checksummable && !verifyIcmpv4Checksum(data, offset, end);
       const repr = icmpv4ReprFromView(r.value);
-      packet.icmp = { version: 4, type: repr.type, code: repr.code };
+      packet.icmp = icmpSummary(4, repr);
       packet.layers.push(icmpLayer("ICMPv4", offset, repr, bad, packet));
       return;
     }
@@ -459,17 +466,45 @@ function decodeTransport(
       }
       const bad = checksummable && !verifyIcmpv6Checksum(data, offset, end, addresses);
       const repr = icmpv6ReprFromView(r.value);
-      packet.icmp = { version: 6, type: r.value.type, code: r.value.code };
       if (!repr.ok) {
+        packet.icmp = { version: 6, type: r.value.type, code: r.value.code };
         fail(packet, repr.error);
         return;
       }
+      packet.icmp = icmpSummary(6, repr.value);
       packet.layers.push(icmpLayer("ICMPv6", offset, repr.value, bad, packet));
       return;
     }
     default:
       packet.undecoded = `IP protocol ${formatIpProtocol(protocol)}`;
   }
+}
+
+function tcpSummary(tcp: TcpView, payloadLength: number | undefined): TcpSummary {
+  const summary = {
+    srcPort: tcp.srcPort,
+    dstPort: tcp.dstPort,
+    seq: tcp.seq,
+    ack: tcp.ack,
+    flags: tcpFlagLetters(tcp.flags),
+    window: tcp.window,
+  };
+  return payloadLength === undefined ? summary : { ...summary, payloadLength };
+}
+
+function icmpSummary(version: 4 | 6, repr: Icmpv4Repr | Icmpv6Repr): IcmpSummary {
+  const base = { version, type: repr.type, code: repr.code };
+  if (!("quoted" in repr) || !repr.quoted.ok) return base;
+  const q = repr.quoted.value;
+  const quoted: QuotedSummary = {
+    version: q.ip.src instanceof Ipv4Address ? 4 : 6,
+    src: q.ip.src.toString(),
+    dst: q.ip.dst.toString(),
+    protocol: "upperProtocol" in q.ip ? q.ip.upperProtocol : q.ip.protocol,
+    ...(q.srcPort !== undefined ? { srcPort: q.srcPort } : {}),
+    ...(q.dstPort !== undefined ? { dstPort: q.dstPort } : {}),
+  };
+  return { ...base, quoted };
 }
 
 function icmpLayer(

@@ -239,6 +239,14 @@ export interface Icmpv4TimeExceeded extends Icmpv4ErrorCommon {
   readonly unused?: number;
 }
 
+/** Source quench (RFC 792; deprecated by RFC 6633 but still seen): an error that quotes the datagram. */
+export interface Icmpv4SourceQuench extends Icmpv4ErrorCommon {
+  readonly kind: "sourceQuench";
+  readonly type: 4;
+  /** Bytes 4–7 (unused), present only when nonzero. */
+  readonly unused?: number;
+}
+
 export interface Icmpv4Redirect extends Icmpv4ErrorCommon {
   readonly kind: "redirect";
   readonly type: 5;
@@ -266,6 +274,7 @@ export type Icmpv4Repr =
   | Icmpv4EchoReply
   | Icmpv4DestinationUnreachable
   | Icmpv4TimeExceeded
+  | Icmpv4SourceQuench
   | Icmpv4Redirect
   | Icmpv4ParameterProblem
   | Icmpv4Other;
@@ -312,6 +321,12 @@ export function icmpv4ReprFromView(v: Icmpv4View): Icmpv4Repr {
       const base = { kind: "timeExceeded", type: 11, code, checksum, data, quoted } as const;
       return unused === 0 ? base : { ...base, unused };
     }
+    case ICMPV4_SOURCE_QUENCH: {
+      const quoted = parseQuotedIpv4(b, v.payloadOffset, v.end);
+      const unused = v.restOfHeader;
+      const base = { kind: "sourceQuench", type: 4, code, checksum, data, quoted } as const;
+      return unused === 0 ? base : { ...base, unused };
+    }
     case ICMPV4_REDIRECT:
       return {
         kind: "redirect",
@@ -347,6 +362,7 @@ function restOf(repr: Icmpv4EmitRepr): number {
     case "destinationUnreachable":
       return (((repr.unused ?? 0) << 16) | repr.nextHopMtu) >>> 0;
     case "timeExceeded":
+    case "sourceQuench":
       return repr.unused ?? 0;
     case "redirect":
       return repr.gateway.value;

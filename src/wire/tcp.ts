@@ -101,6 +101,19 @@ export class TcpView {
     return ok(new TcpView(bytes, offset, limit));
   }
 
+  /**
+   * A view over the fixed 20-byte header only, for a segment whose options were cut short (a first IP
+   * fragment, a short snap length): ports, numbers, flags and window can be read, options and payload
+   * cannot. Use after `check` failed; `headerLength` still reports what the header declares.
+   */
+  static checkFixedHeader(bytes: Uint8Array, offset = 0, end: number = bytes.length): Result<TcpView, WireError> {
+    const limit = Math.min(end, bytes.length);
+    if (offset < 0 || limit - offset < TCP_HEADER_MIN_LENGTH) {
+      return wireError("tcp", "header", offset, "header truncated");
+    }
+    return ok(new TcpView(bytes, offset, limit));
+  }
+
   get srcPort(): number {
     return u16(this.bytes, this.offset + SRC_PORT);
   }
