@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { describeError } from "../base/index.ts";
 import { registerDecode } from "./decode.ts";
+import { registerEval } from "./eval.ts";
 
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
@@ -17,6 +18,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerDecode(program, setExitCode);
+  registerEval(program);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;

@@ -1,0 +1,642 @@
+/**
+ * FilterEngine: the kernel filter engine in model form. It keeps providers, provider contexts,
+ * sublayers, management callouts, callout registrations and filters; validates every add (§A.5);
+ * weighs filters (§B); and classifies one layer at a time with arbitration (§C) over a pluggable
+ * Classifier (linear by default). A layer is compiled lazily on its first classify after a change.
+ *
+ * Every engine starts with the built-in sublayers (B7 weights, weight.ts), the built-in providers and
+ * the built-in management callouts (unregistered until a registration arrives; C14 applies).
+ *
+ * Flow contexts are owned by the shim (D14–D17): it passes them to classify through
+ * `ClassifyRequest.flowContext` and, when a flow with contexts ends, calls `flowDeleted(layer,
+ * callout, flowContext)` once per context so the callout's flowDeleteFn runs.
+ */
+import type { Guid } from "../base/guid.ts";
+import { GUID_NULL, guidToBytes, newGuid, tryParseGuid } from "../base/guid.ts";
+import { SeededRng } from "../base/rng.ts";
+import {
+  BUILTIN_CALLOUTS,
+  BUILTIN_PROVIDERS,
+  BUILTIN_SUBLAYERS,
+  compareBytes,
+  FWPM_SUBLAYER,
+  FwpError,
+  type FwpErrorName,
+  type FwpValue,
+  findLayer,
+  type Layer,
+  type LayerRef,
+} from "../fwp/index.ts";
+import { type ArbitrationInput, ArbitrationRecorder, arbitrate, type RuntimeCallout } from "./arbitrate.ts";
+import type { Classifier, CompiledLayer, LayerPolicy, SublayerPolicy } from "./classifier.ts";
+import { compileFilter, type FilterCompileContext, isCalloutAction } from "./compile-filter.ts";
+import { linearClassifier } from "./linear.ts";
+import type {
+  Callout,
+  CalloutRegistration,
+  CalloutSpec,
+  ClassifyRequest,
+  ClassifyResult,
+  Filter,
+  FilterSpec,
+  Provider,
+  ProviderContext,
+  ProviderContextSpec,
+  ProviderSpec,
+  Sublayer,
+  SublayerSpec,
+} from "./model.ts";
+import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions } from "./options.ts";
+import { buildTrace } from "./trace.ts";
+import { BUILTIN_SUBLAYER_WEIGHTS, DEFAULT_SUBLAYER_NAME } from "./weight.ts";
+
+export interface FilterEngineInit {
+  /** Default linearClassifier. */
+  readonly classifier?: Classifier;
+  readonly options?: EngineOptions;
+  /** Source of random bytes for fresh GUIDs (A17). Default: a SeededRng with a fixed seed. */
+  readonly randomBytes?: (n: number) => Uint8Array;
+}
+
+interface LayerState {
+  readonly policy: LayerPolicy;
+  readonly compiled: CompiledLayer;
+}
+
+const FIRST_CALLOUT_ID = 1;
+
+function fail(code: FwpErrorName, path: string | undefined, detail: string): never {
+  throw new FwpError(code, path === undefined ? { detail } : { path, detail });
+}
+
+function keyOf(x: unknown): Guid | undefined {
+  return typeof x === "string" ? tryParseGuid(x) : undefined;
+}
+
+export class FilterEngine {
+  readonly classifier: Classifier;
+  readonly options: ResolvedEngineOptions;
+  readonly #randomBytes: (n: number) => Uint8Array;
+  readonly #providers = new Map<Guid, Provider>();
+  readonly #providerContexts = new Map<Guid, ProviderContext>();
+  readonly #sublayers = new Map<Guid, Sublayer>();
+  readonly #callouts = new Map<Guid, Callout>();
+  readonly #calloutsById = new Map<number, Callout>();
+  readonly #registrations = new Map<Guid, RuntimeCallout>();
+  readonly #filters = new Map<Guid, Filter>();
+  readonly #filtersById = new Map<bigint, Filter>();
+  readonly #filtersByLayer = new Map<number, Set<Filter>>();
+  readonly #compiled = new Map<number, LayerState>();
+  readonly #defaultSublayer: Sublayer;
+  readonly #scratch: Filter[][] = [];
+  #depth = 0;
+  #nextFilterId: bigint;
+  #nextCalloutId = FIRST_CALLOUT_ID;
+  #nextProviderContextId = 1n;
+  readonly #registered = (key: Guid): RuntimeCallout | undefined => this.#registrations.get(key);
+
+  constructor(init: FilterEngineInit = {}) {
+    this.classifier = init.classifier ?? linearClassifier;
+    this.options = resolveEngineOptions(init.options);
+    if (init.randomBytes !== undefined) this.#randomBytes = init.randomBytes;
+    else {
+      const rng = new SeededRng(0x0ff1ce);
+      this.#randomBytes = (n) => rng.bytes(n);
+    }
+    this.#nextFilterId = this.options.firstFilterId;
+    for (const p of BUILTIN_PROVIDERS) {
+      if (p.aliasOf !== null || this.#providers.has(p.key)) continue;
+      this.#providers.set(
+        p.key,
+        Object.freeze({
+          providerKey: p.key,
+          name: p.name,
+          description: p.description ?? undefined,
+          flags: 1,
+          builtin: true,
+        }),
+      );
+    }
+    for (const s of BUILTIN_SUBLAYERS) {
+      if (s.aliasOf !== null || this.#sublayers.has(s.key)) continue;
+      const name = s.name as keyof typeof BUILTIN_SUBLAYER_WEIGHTS;
+      const weight = this.options.builtinSublayerWeights[name] ?? BUILTIN_SUBLAYER_WEIGHTS[name] ?? 0;
+      this.#sublayers.set(
+        s.key,
+        Object.freeze({
+          subLayerKey: s.key,
+          name: s.name,
+          description: s.description ?? undefined,
+          weight,
+          flags: 1,
+          providerKey: undefined,
+          builtin: true,
+        }),
+      );
+    }
+    const def = this.#sublayers.get(FWPM_SUBLAYER[DEFAULT_SUBLAYER_NAME]);
+    if (def === undefined) throw new Error("built-in default sublayer missing from BUILTIN_SUBLAYERS");
+    this.#defaultSublayer = def;
+    for (const c of BUILTIN_CALLOUTS) {
+      if (c.aliasOf !== null || c.documentationOnly || this.#callouts.has(c.key)) continue;
+      const layer = c.layer === null ? null : (findLayer(c.layer) ?? null);
+      this.#storeCallout({
+        calloutKey: c.key,
+        calloutId: this.#nextCalloutId++,
+        name: c.name,
+        description: c.description ?? undefined,
+        applicableLayer: layer,
+        providerKey: undefined,
+        flags: 0x10000,
+        builtin: true,
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Providers and provider contexts
+  // ---------------------------------------------------------------------------------------------
+
+  /** FwpmProviderAdd0. Errors: NULL_DISPLAY_NAME, ALREADY_EXISTS, INVALID_PARAMETER (bad key). */
+  addProvider(spec: ProviderSpec): Provider {
+    const key = keyOf(spec.providerKey);
+    if (key === undefined || key === GUID_NULL)
+      return fail("FWP_E_INVALID_PARAMETER", "providerKey", "providerKey must be a GUID.");
+    if (typeof spec.name !== "string")
+      return fail("FWP_E_NULL_DISPLAY_NAME", "name", "A provider needs a display name.");
+    if (this.#providers.has(key)) return fail("FWP_E_ALREADY_EXISTS", "providerKey", `Provider ${key} exists.`);
+    const p: Provider = Object.freeze({
+      providerKey: key,
+      name: spec.name,
+      description: spec.description,
+      flags: spec.flags ?? 0,
+      builtin: false,
+    });
+    this.#providers.set(key, p);
+    return p;
+  }
+
+  /** FwpmProviderDeleteByKey0. Errors: PROVIDER_NOT_FOUND, BUILTIN_OBJECT, IN_USE. */
+  deleteProvider(providerKey: Guid | string): void {
+    const key = keyOf(providerKey);
+    const p = key === undefined ? undefined : this.#providers.get(key);
+    if (p === undefined) fail("FWP_E_PROVIDER_NOT_FOUND", undefined, `No provider ${String(providerKey)}.`);
+    if (p.builtin) fail("FWP_E_BUILTIN_OBJECT", undefined, `${p.name} is built in.`);
+    const used =
+      [...this.#filters.values()].some((f) => f.providerKey === p.providerKey) ||
+      [...this.#sublayers.values()].some((s) => s.providerKey === p.providerKey) ||
+      [...this.#callouts.values()].some((c) => c.providerKey === p.providerKey) ||
+      [...this.#providerContexts.values()].some((c) => c.providerKey === p.providerKey);
+    if (used) fail("FWP_E_IN_USE", undefined, `Provider ${p.name} is still referenced.`);
+    this.#providers.delete(p.providerKey);
+  }
+
+  getProvider(providerKey: Guid | string): Provider | undefined {
+    const key = keyOf(providerKey);
+    return key === undefined ? undefined : this.#providers.get(key);
+  }
+
+  providers(): Provider[] {
+    return [...this.#providers.values()];
+  }
+
+  /** FwpmProviderContextAdd0 (reduced). Errors: NULL_DISPLAY_NAME, PROVIDER_NOT_FOUND, ALREADY_EXISTS. */
+  addProviderContext(spec: ProviderContextSpec): ProviderContext {
+    const key = keyOf(spec.providerContextKey);
+    if (key === undefined || key === GUID_NULL) {
+      return fail("FWP_E_INVALID_PARAMETER", "providerContextKey", "providerContextKey must be a GUID.");
+    }
+    if (typeof spec.name !== "string")
+      return fail("FWP_E_NULL_DISPLAY_NAME", "name", "A provider context needs a display name.");
+    let providerKey: Guid | undefined;
+    if (spec.providerKey !== undefined) {
+      providerKey = keyOf(spec.providerKey);
+      if (providerKey === undefined || !this.#providers.has(providerKey)) {
+        fail("FWP_E_PROVIDER_NOT_FOUND", "providerKey", `No provider ${String(spec.providerKey)}.`);
+      }
+    }
+    if (this.#providerContexts.has(key))
+      fail("FWP_E_ALREADY_EXISTS", "providerContextKey", `Provider context ${key} exists.`);
+    const c: ProviderContext = Object.freeze({
+      providerContextKey: key,
+      providerContextId: this.#nextProviderContextId++,
+      name: spec.name,
+      providerKey,
+      flags: spec.flags ?? 0,
+      data: spec.data,
+    });
+    this.#providerContexts.set(key, c);
+    return c;
+  }
+
+  /** Errors: PROVIDER_CONTEXT_NOT_FOUND, IN_USE. */
+  deleteProviderContext(providerContextKey: Guid | string): void {
+    const key = keyOf(providerContextKey);
+    const c = key === undefined ? undefined : this.#providerContexts.get(key);
+    if (c === undefined)
+      fail("FWP_E_PROVIDER_CONTEXT_NOT_FOUND", undefined, `No provider context ${String(providerContextKey)}.`);
+    if ([...this.#filters.values()].some((f) => f.providerContextKey === c.providerContextKey)) {
+      fail("FWP_E_IN_USE", undefined, `Provider context ${c.name} is still referenced.`);
+    }
+    this.#providerContexts.delete(c.providerContextKey);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sublayers
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * FwpmSubLayerAdd0. Errors: NULL_DISPLAY_NAME (name), INVALID_FLAGS (flags), INVALID_WEIGHT (weight
+   * not a UINT16), PROVIDER_NOT_FOUND (providerKey), ALREADY_EXISTS (subLayerKey).
+   */
+  addSublayer(spec: SublayerSpec): Sublayer {
+    if (typeof spec !== "object" || spec === null)
+      return fail("FWP_E_NULL_POINTER", "", "A sublayer must be an object.");
+    if (typeof spec.name !== "string")
+      return fail("FWP_E_NULL_DISPLAY_NAME", "name", "A sublayer needs a display name.");
+    const flags = spec.flags ?? 0;
+    if (!Number.isInteger(flags) || (flags & ~1) !== 0)
+      return fail("FWP_E_INVALID_FLAGS", "flags", "Unknown sublayer flag bits.");
+    if (!Number.isInteger(spec.weight) || spec.weight < 0 || spec.weight > 0xffff) {
+      return fail("FWP_E_INVALID_WEIGHT", "weight", `A sublayer weight is a UINT16, got ${String(spec.weight)}.`);
+    }
+    let providerKey: Guid | undefined;
+    if (spec.providerKey !== undefined) {
+      providerKey = keyOf(spec.providerKey);
+      if (providerKey === undefined || !this.#providers.has(providerKey)) {
+        return fail("FWP_E_PROVIDER_NOT_FOUND", "providerKey", `No provider ${String(spec.providerKey)}.`);
+      }
+    }
+    let key: Guid;
+    if (spec.subLayerKey === undefined) key = newGuid(this.#randomBytes);
+    else {
+      const k = keyOf(spec.subLayerKey);
+      if (k === undefined) return fail("FWP_E_INVALID_PARAMETER", "subLayerKey", "subLayerKey must be a GUID.");
+      key = k === GUID_NULL ? newGuid(this.#randomBytes) : k;
+    }
+    if (this.#sublayers.has(key)) fail("FWP_E_ALREADY_EXISTS", "subLayerKey", `Sublayer ${key} exists.`);
+    const s: Sublayer = Object.freeze({
+      subLayerKey: key,
+      name: spec.name,
+      description: spec.description,
+      weight: spec.weight,
+      flags,
+      providerKey,
+      builtin: false,
+    });
+    this.#sublayers.set(key, s);
+    return s;
+  }
+
+  /** FwpmSubLayerDeleteByKey0. Errors: SUBLAYER_NOT_FOUND, BUILTIN_OBJECT, IN_USE (a filter lives in it). */
+  deleteSublayer(subLayerKey: Guid | string): void {
+    const key = keyOf(subLayerKey);
+    const s = key === undefined ? undefined : this.#sublayers.get(key);
+    if (s === undefined) fail("FWP_E_SUBLAYER_NOT_FOUND", undefined, `No sublayer ${String(subLayerKey)}.`);
+    if (s.builtin) fail("FWP_E_BUILTIN_OBJECT", undefined, `${s.name} is built in.`);
+    if ([...this.#filters.values()].some((f) => f.sublayer === s))
+      fail("FWP_E_IN_USE", undefined, `Sublayer ${s.name} holds filters.`);
+    this.#sublayers.delete(s.subLayerKey);
+  }
+
+  getSublayer(subLayerKey: Guid | string): Sublayer | undefined {
+    const key = keyOf(subLayerKey);
+    return key === undefined ? undefined : this.#sublayers.get(key);
+  }
+
+  /** The default sublayer for subLayerKey GUID_NULL (B6: FWPM_SUBLAYER_UNIVERSAL). */
+  get defaultSublayer(): Sublayer {
+    return this.#defaultSublayer;
+  }
+
+  /** Every sublayer in evaluation order (weight desc, then the B11 tie-break). */
+  sublayers(): Sublayer[] {
+    return [...this.#sublayers.values()].sort((a, b) => this.#compareSublayers(a, b));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Callouts
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * FwpmCalloutAdd0 (the management half, D1). Errors: NULL_DISPLAY_NAME, LAYER_NOT_FOUND
+   * (applicableLayer), PROVIDER_NOT_FOUND, ALREADY_EXISTS (calloutKey).
+   */
+  addCallout(spec: CalloutSpec): Callout {
+    if (typeof spec !== "object" || spec === null)
+      return fail("FWP_E_NULL_POINTER", "", "A callout must be an object.");
+    if (typeof spec.name !== "string")
+      return fail("FWP_E_NULL_DISPLAY_NAME", "name", "A callout needs a display name.");
+    const layer = findLayer(spec.applicableLayer);
+    if (layer === undefined || layer.key === null) {
+      return fail("FWP_E_LAYER_NOT_FOUND", "applicableLayer", `No layer ${JSON.stringify(spec.applicableLayer)}.`);
+    }
+    let providerKey: Guid | undefined;
+    if (spec.providerKey !== undefined) {
+      providerKey = keyOf(spec.providerKey);
+      if (providerKey === undefined || !this.#providers.has(providerKey)) {
+        return fail("FWP_E_PROVIDER_NOT_FOUND", "providerKey", `No provider ${String(spec.providerKey)}.`);
+      }
+    }
+    const k = keyOf(spec.calloutKey);
+    if (k === undefined) return fail("FWP_E_INVALID_PARAMETER", "calloutKey", "calloutKey must be a GUID.");
+    const key = k === GUID_NULL ? newGuid(this.#randomBytes) : k;
+    if (this.#callouts.has(key)) fail("FWP_E_ALREADY_EXISTS", "calloutKey", `Callout ${key} exists.`);
+    const c: Callout = {
+      calloutKey: key,
+      calloutId: this.#nextCalloutId++,
+      name: spec.name,
+      description: spec.description,
+      applicableLayer: layer,
+      providerKey,
+      flags: spec.flags ?? 0,
+      builtin: false,
+    };
+    this.#storeCallout(c);
+    return this.#callouts.get(key) as Callout;
+  }
+
+  #storeCallout(c: Callout): void {
+    const frozen = Object.freeze(c);
+    this.#callouts.set(c.calloutKey, frozen);
+    this.#calloutsById.set(c.calloutId, frozen);
+    const runtime = this.#registrations.get(c.calloutKey);
+    if (runtime !== undefined) runtime.calloutId = c.calloutId;
+  }
+
+  /** FwpmCalloutDeleteByKey0 / ById0. Errors: CALLOUT_NOT_FOUND, BUILTIN_OBJECT, IN_USE (D4). */
+  deleteCallout(calloutKeyOrId: Guid | string | number): void {
+    const c = this.getCallout(calloutKeyOrId);
+    if (c === undefined) fail("FWP_E_CALLOUT_NOT_FOUND", undefined, `No callout ${String(calloutKeyOrId)}.`);
+    if (c.builtin) fail("FWP_E_BUILTIN_OBJECT", undefined, `${c.name} is built in.`);
+    if ([...this.#filters.values()].some((f) => f.action.calloutKey === c.calloutKey)) {
+      fail("FWP_E_IN_USE", undefined, `Callout ${c.name} is referenced by a filter.`);
+    }
+    this.#callouts.delete(c.calloutKey);
+    this.#calloutsById.delete(c.calloutId);
+    const runtime = this.#registrations.get(c.calloutKey);
+    if (runtime !== undefined) runtime.calloutId = 0;
+  }
+
+  getCallout(calloutKeyOrId: Guid | string | number): Callout | undefined {
+    if (typeof calloutKeyOrId === "number") return this.#calloutsById.get(calloutKeyOrId);
+    const key = keyOf(calloutKeyOrId);
+    return key === undefined ? undefined : this.#callouts.get(key);
+  }
+
+  callouts(): Callout[] {
+    return [...this.#callouts.values()];
+  }
+
+  /**
+   * FwpsCalloutRegister (the kernel half, D1–D2). Either half may come first. Existing filters are not
+   * replayed to notifyFn (D13). Returns the run-time calloutId when the management callout exists.
+   * Errors: ALREADY_EXISTS (already registered), INVALID_PARAMETER (bad key or no classifyFn).
+   */
+  registerCallout(registration: CalloutRegistration): number | undefined {
+    const key = keyOf(registration.calloutKey);
+    if (key === undefined) return fail("FWP_E_INVALID_PARAMETER", "calloutKey", "calloutKey must be a GUID.");
+    if (typeof registration.classifyFn !== "function") {
+      return fail("FWP_E_INVALID_PARAMETER", "classifyFn", "A callout registration needs a classifyFn.");
+    }
+    if (this.#registrations.has(key))
+      return fail("FWP_E_ALREADY_EXISTS", "calloutKey", `Callout ${key} is already registered.`);
+    const calloutId = this.#callouts.get(key)?.calloutId ?? 0;
+    this.#registrations.set(key, { calloutKey: key, registration, calloutId });
+    return calloutId === 0 ? undefined : calloutId;
+  }
+
+  /**
+   * FwpsCalloutUnregisterByKey (D3): filters that reference it stay and follow C14 from now on.
+   * Errors: CALLOUT_NOT_FOUND (not registered). Flow contexts are the shim's: it must call
+   * `flowDeleted` for them first (Windows returns STATUS_DEVICE_BUSY otherwise).
+   */
+  unregisterCallout(calloutKeyOrId: Guid | string | number): void {
+    const key =
+      typeof calloutKeyOrId === "number" ? this.#calloutsById.get(calloutKeyOrId)?.calloutKey : keyOf(calloutKeyOrId);
+    if (key === undefined || !this.#registrations.delete(key)) {
+      fail("FWP_E_CALLOUT_NOT_FOUND", undefined, `Callout ${String(calloutKeyOrId)} is not registered.`);
+    }
+  }
+
+  isCalloutRegistered(calloutKey: Guid | string): boolean {
+    const key = keyOf(calloutKey);
+    return key !== undefined && this.#registrations.has(key);
+  }
+
+  /**
+   * The end of a flow that carries a context of a callout (D17): calls that callout's flowDeleteFn
+   * (layerId, calloutId, flowContext) once. The shim calls this for every context it associated.
+   * Returns false when the callout is not registered or has no flowDeleteFn.
+   */
+  flowDeleted(layer: LayerRef | string, calloutKeyOrId: Guid | string | number, flowContext: bigint): boolean {
+    const l = findLayer(layer);
+    if (l === undefined) return fail("FWP_E_LAYER_NOT_FOUND", "layer", `No layer ${JSON.stringify(layer)}.`);
+    const key =
+      typeof calloutKeyOrId === "number" ? this.#calloutsById.get(calloutKeyOrId)?.calloutKey : keyOf(calloutKeyOrId);
+    const runtime = key === undefined ? undefined : this.#registrations.get(key);
+    const fn = runtime?.registration.flowDeleteFn;
+    if (runtime === undefined || fn === undefined) return false;
+    fn(l.runtimeId, runtime.calloutId, flowContext);
+    return true;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Filters
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * FwpmFilterAdd0: validates (§A.5, FwpError with the path in the spec), weighs (§B), calls the
+   * callout's notifyFn with FWPS_CALLOUT_NOTIFY_ADD_FILTER (a failure → FWP_E_CALLOUT_NOTIFICATION_FAILED,
+   * the filter is not added, V21) and stores the filter. The layer recompiles on its next classify.
+   */
+  addFilter(spec: FilterSpec): Filter {
+    const ctx: FilterCompileContext = {
+      options: this.options,
+      sublayer: (k) => this.#sublayers.get(k),
+      defaultSublayer: () => this.#defaultSublayer,
+      provider: (k) => this.#providers.get(k),
+      providerContext: (k) => this.#providerContexts.get(k),
+      callout: (k) => this.#callouts.get(k),
+      filterKeyExists: (k) => this.#filters.has(k),
+      newGuid: () => newGuid(this.#randomBytes),
+    };
+    const filter = compileFilter(spec, ctx, this.#nextFilterId);
+    if (isCalloutAction(filter.action.type)) {
+      const notify = this.#registrations.get(filter.action.calloutKey as Guid)?.registration.notifyFn;
+      if (notify !== undefined) {
+        let okay: boolean;
+        let cause: unknown;
+        try {
+          okay = notify("FWPS_CALLOUT_NOTIFY_ADD_FILTER", filter.filterKey, filter) !== false;
+        } catch (e) {
+          okay = false;
+          cause = e;
+        }
+        if (!okay) {
+          throw new FwpError("FWP_E_CALLOUT_NOTIFICATION_FAILED", {
+            path: "action.calloutKey",
+            detail: "The callout's notifyFn rejected the filter.",
+            ...(cause === undefined ? {} : { cause }),
+          });
+        }
+      }
+    }
+    this.#nextFilterId++;
+    this.#filters.set(filter.filterKey, filter);
+    this.#filtersById.set(filter.filterId, filter);
+    let set = this.#filtersByLayer.get(filter.layer.runtimeId);
+    if (set === undefined) {
+      set = new Set();
+      this.#filtersByLayer.set(filter.layer.runtimeId, set);
+    }
+    set.add(filter);
+    this.#compiled.delete(filter.layer.runtimeId);
+    return filter;
+  }
+
+  /**
+   * FwpmFilterDeleteByKey0 / ById0: calls notifyFn with DELETE_FILTER (filterKey null, D12); its
+   * result is ignored unless `notifyDeleteResultIgnored` is off. Errors: FILTER_NOT_FOUND.
+   */
+  deleteFilter(filterIdOrKey: bigint | Guid | string): Filter {
+    const filter = this.getFilter(filterIdOrKey);
+    if (filter === undefined) return fail("FWP_E_FILTER_NOT_FOUND", undefined, `No filter ${String(filterIdOrKey)}.`);
+    if (isCalloutAction(filter.action.type)) {
+      const notify = this.#registrations.get(filter.action.calloutKey as Guid)?.registration.notifyFn;
+      if (notify !== undefined) {
+        let okay: boolean;
+        try {
+          okay = notify("FWPS_CALLOUT_NOTIFY_DELETE_FILTER", null, filter) !== false;
+        } catch {
+          okay = false;
+        }
+        if (!okay && !this.options.notifyDeleteResultIgnored) {
+          fail("FWP_E_CALLOUT_NOTIFICATION_FAILED", undefined, "The callout's notifyFn rejected the delete.");
+        }
+      }
+    }
+    this.#filters.delete(filter.filterKey);
+    this.#filtersById.delete(filter.filterId);
+    this.#filtersByLayer.get(filter.layer.runtimeId)?.delete(filter);
+    this.#compiled.delete(filter.layer.runtimeId);
+    return filter;
+  }
+
+  getFilter(filterIdOrKey: bigint | Guid | string): Filter | undefined {
+    if (typeof filterIdOrKey === "bigint") return this.#filtersById.get(filterIdOrKey);
+    const key = keyOf(filterIdOrKey);
+    return key === undefined ? undefined : this.#filters.get(key);
+  }
+
+  /** Filters in filterId order, all or at one layer. */
+  filters(layer?: LayerRef | string): Filter[] {
+    if (layer === undefined) return [...this.#filtersById.values()];
+    const l = findLayer(layer);
+    if (l === undefined) return fail("FWP_E_LAYER_NOT_FOUND", "layer", `No layer ${JSON.stringify(layer)}.`);
+    return [...(this.#filtersByLayer.get(l.runtimeId) ?? [])].sort((a, b) => (a.filterId < b.filterId ? -1 : 1));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Classify
+  // ---------------------------------------------------------------------------------------------
+
+  #compareSublayers(a: Sublayer, b: Sublayer): number {
+    if (a.weight !== b.weight) return b.weight - a.weight;
+    const c = compareBytes(guidToBytes(a.subLayerKey), guidToBytes(b.subLayerKey));
+    return this.options.sublayerTieBreak === "key-asc" ? c : -c;
+  }
+
+  #compareFilters(a: Filter, b: Filter): number {
+    if (a.effectiveWeight !== b.effectiveWeight) return a.effectiveWeight > b.effectiveWeight ? -1 : 1;
+    const c = a.filterId < b.filterId ? -1 : a.filterId > b.filterId ? 1 : 0;
+    return this.options.filterTieBreak === "filterId-asc" ? c : -c;
+  }
+
+  /**
+   * The layer's policy as classifiers see it: the sublayers holding filters at this layer in
+   * evaluation order, each with its filters in evaluation order.
+   */
+  layerPolicy(layer: LayerRef | string): LayerPolicy {
+    const l = findLayer(layer);
+    if (l === undefined) return fail("FWP_E_LAYER_NOT_FOUND", "layer", `No layer ${JSON.stringify(layer)}.`);
+    return this.#state(l).policy;
+  }
+
+  #buildPolicy(layer: Layer): LayerPolicy {
+    const bySublayer = new Map<Sublayer, Filter[]>();
+    for (const f of this.#filtersByLayer.get(layer.runtimeId) ?? []) {
+      let list = bySublayer.get(f.sublayer);
+      if (list === undefined) {
+        list = [];
+        bySublayer.set(f.sublayer, list);
+      }
+      list.push(f);
+    }
+    const sublayers: SublayerPolicy[] = [...bySublayer.keys()]
+      .sort((a, b) => this.#compareSublayers(a, b))
+      .map((sublayer) =>
+        Object.freeze({
+          sublayer,
+          filters: Object.freeze((bySublayer.get(sublayer) as Filter[]).sort((a, b) => this.#compareFilters(a, b))),
+        }),
+      );
+    return Object.freeze({ layer, sublayers: Object.freeze(sublayers) });
+  }
+
+  #state(layer: Layer): LayerState {
+    let state = this.#compiled.get(layer.runtimeId);
+    if (state === undefined) {
+      const policy = this.#buildPolicy(layer);
+      state = { policy, compiled: this.classifier.compile(policy) };
+      this.#compiled.set(layer.runtimeId, state);
+    }
+    return state;
+  }
+
+  /**
+   * One classification at one layer (§0.3, §C.2). `trace: true` adds a Trace; without it nothing is
+   * allocated per filter. Errors: LAYER_NOT_FOUND.
+   */
+  classify(request: ClassifyRequest): ClassifyResult {
+    const ref = request.layer;
+    const layer = typeof ref === "object" ? ref : findLayer(ref);
+    if (layer === undefined) return fail("FWP_E_LAYER_NOT_FOUND", "layer", `No layer ${JSON.stringify(ref)}.`);
+    const state = this.#state(layer);
+    const values: readonly FwpValue[] = request.incomingValues;
+    const input: ArbitrationInput = {
+      layer,
+      policy: state.policy,
+      compiled: state.compiled,
+      values,
+      metadata: request.metadata,
+      layerData: request.layerData,
+      classifyContext: request.classifyContext,
+      flowContext: request.flowContext,
+    };
+    const recorder = request.trace === true ? new ArbitrationRecorder() : null;
+    const depth = this.#depth;
+    let scratch = this.#scratch[depth];
+    if (scratch === undefined) {
+      scratch = [];
+      this.#scratch[depth] = scratch;
+    }
+    this.#depth = depth + 1;
+    try {
+      const outcome = arbitrate(input, this.options, this.#registered, scratch, recorder);
+      const result: ClassifyResult = {
+        layer,
+        action: outcome.action,
+        decidingFilter: outcome.decidingFilter,
+        rights: outcome.rights,
+        absorbed: outcome.absorbed,
+        vetoed: outcome.vetoed,
+        terminatingFilters: outcome.terminatingFilters,
+      };
+      if (recorder === null) return result;
+      return { ...result, trace: buildTrace(layer, state.policy, values, recorder, outcome) };
+    } finally {
+      this.#depth = depth;
+    }
+  }
+}
