@@ -5,7 +5,7 @@
  *     a published package runs, in a child process so its peak memory can be read;
  *   - tcpdump: `tcpdump -r FILE -w /dev/null 'tcp and dst port 80'`.
  * Each is run several times and the median wall time (whole process, start-up included) is used. The counts
- * must agree (tcpdump's is read back by piping `-w -` into openwfp's reader). Memory is shown for two file
+ * must agree (tcpdump's selection is written to a pcap and counted by openwfp's reader). Memory is shown for two file
  * sizes, to show it does not grow with the file.
  */
 import { spawnSync } from "node:child_process";
@@ -68,13 +68,10 @@ function runOpenwfp(scanner: string, path: string): { wall: number; result: Scan
 }
 
 function tcpdumpCount(scanner: string, path: string): number {
-  // tcpdump writes the packets it selects as a pcap on stdout; openwfp's reader counts them.
-  const r = spawnSync("sh", ["-c", `tcpdump -r '${path}' -w - 'tcp and dst port 80' 2>/dev/null | wc -c`], {
-    encoding: "utf8",
-  });
-  if (r.status !== 0) throw new Error("tcpdump count failed");
+  // tcpdump writes the packets it selects to a pcap; openwfp's reader counts them.
   const filtered = join(OUT, "tcpdump-selected.pcap");
-  spawnSync("sh", ["-c", `tcpdump -r '${path}' -w '${filtered}' 'tcp and dst port 80' 2>/dev/null`]);
+  const r = spawnSync("tcpdump", ["-r", path, "-w", filtered, "tcp and dst port 80"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`tcpdump failed: ${r.stderr}`);
   return runOpenwfp(scanner, filtered).result.packets;
 }
 
@@ -85,13 +82,20 @@ export async function runCaptureBench(report: (line: string) => void): Promise<v
   const big = capture(2_000_000);
   const small = capture(200_000);
   const scanner = bundleScanner();
-  const runs = 5;
+  const runs = 7;
   const ours: number[] = [];
+  const theirs: number[] = [];
   let result: ScanResult | undefined;
+  // Interleaved, so that both see the same machine load and the same page cache.
   for (let i = 0; i < runs; i++) {
     const r = runOpenwfp(scanner, big.path);
     ours.push(r.wall);
     result = r.result;
+    if (hasTcpdump) {
+      const t = timed("tcpdump", ["-r", big.path, "-w", "/dev/null", "tcp and dst port 80"]);
+      if (t.status !== 0) throw new Error("tcpdump failed");
+      theirs.push(t.seconds);
+    }
   }
   if (result === undefined) throw new Error("no run");
   const smallResult = runOpenwfp(scanner, small.path).result;
@@ -110,12 +114,6 @@ export async function runCaptureBench(report: (line: string) => void): Promise<v
   if (!hasTcpdump) {
     report("tcpdump not installed: no peer measured (apt-get install tcpdump)");
     return;
-  }
-  const theirs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const r = timed("tcpdump", ["-r", big.path, "-w", "/dev/null", "tcp and dst port 80"]);
-    if (r.status !== 0) throw new Error("tcpdump failed");
-    theirs.push(r.seconds);
   }
   const theirWall = median(theirs);
   const theirMatches = tcpdumpCount(scanner, big.path);

@@ -11,7 +11,7 @@
  * MAC addresses in the repr are lower-case colon-separated text ("aa:bb:cc:dd:ee:ff"): readable in
  * traces and JSON, comparable with ===.
  */
-import { ok, type Result } from "../base/result.ts";
+import { ok, type Result, type Ok } from "../base/result.ts";
 import { type WireError, wireError } from "./error.ts";
 import { isVlanTpid } from "./ethertype.ts";
 
@@ -46,7 +46,15 @@ export interface EthernetRepr {
 }
 
 /** A zero-copy view of an Ethernet II header and its VLAN tags, validated once by `check`. */
-export class EthernetView {
+export class EthernetView implements Ok<EthernetView> {
+  /** A checked view is its own successful result: `check` allocates one object, not two (hot path). */
+  readonly ok = true as const;
+
+  /** The view itself (see `ok`). */
+  get value(): this {
+    return this;
+  }
+
   readonly bytes: Uint8Array;
   readonly offset: number;
   readonly end: number;
@@ -80,7 +88,7 @@ export class EthernetView {
       at += VLAN_TAG_LENGTH;
       tags++;
     }
-    return ok(new EthernetView(bytes, offset, end, tags));
+    return new EthernetView(bytes, offset, end, tags);
   }
 
   /** Destination MAC address (a subarray of the frame). */

@@ -12,7 +12,7 @@
  * Fragment offsets are in bytes everywhere in this API (the wire field × 8).
  */
 import { Ipv4Address } from "../base/ip.ts";
-import { ok, type Result } from "../base/result.ts";
+import { ok, type Result, type Ok } from "../base/result.ts";
 import {
   type ChecksumMode,
   checksumVerifies,
@@ -105,7 +105,15 @@ export interface Ipv4Repr {
 }
 
 /** A zero-copy view of an IPv4 header validated by `check`; getters cannot fail. */
-export class Ipv4View {
+export class Ipv4View implements Ok<Ipv4View> {
+  /** A checked view is its own successful result: `check` allocates one object, not two (hot path). */
+  readonly ok = true as const;
+
+  /** The view itself (see `ok`). */
+  get value(): this {
+    return this;
+  }
+
   readonly bytes: Uint8Array;
   readonly offset: number;
   readonly end: number;
@@ -147,7 +155,7 @@ export class Ipv4View {
         `total length ${totalLength} is shorter than the header (${headerLength})`,
       );
     }
-    return ok(new Ipv4View(bytes, offset, end));
+    return new Ipv4View(bytes, offset, end);
   }
 
   private u8(at: number): number {

@@ -10,7 +10,7 @@
  * jumbogram (RFC 2675): the payload then runs to the end of the captured bytes.
  */
 import { Ipv6Address } from "../base/ip.ts";
-import { ok, type Result } from "../base/result.ts";
+import { ok, type Result, type Ok } from "../base/result.ts";
 import { type WireError, wireError } from "./error.ts";
 import { IpProtocol } from "./ip-protocol.ts";
 import {
@@ -48,7 +48,15 @@ export interface Ipv6Repr {
 }
 
 /** A zero-copy view of the 40-byte IPv6 header validated by `check`; getters cannot fail. */
-export class Ipv6View {
+export class Ipv6View implements Ok<Ipv6View> {
+  /** A checked view is its own successful result: `check` allocates one object, not two (hot path). */
+  readonly ok = true as const;
+
+  /** The view itself (see `ok`). */
+  get value(): this {
+    return this;
+  }
+
   readonly bytes: Uint8Array;
   readonly offset: number;
   readonly end: number;
@@ -69,7 +77,7 @@ export class Ipv6View {
     if (captured < IPV6_HEADER_LENGTH) {
       return wireError("ipv6", "header", offset, `header truncated (need 40 bytes, have ${captured})`);
     }
-    return ok(new Ipv6View(bytes, offset, end));
+    return new Ipv6View(bytes, offset, end);
   }
 
   private u8(at: number): number {

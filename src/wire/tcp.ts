@@ -4,7 +4,7 @@
  * RFC 2018 (SACK-permitted, SACK); any other kind is kept as `{ kind, data }` so a header re-emits byte
  * for byte. The NS bit (RFC 3540, historic) is carried as flag bit 8.
  */
-import { ok, type Result } from "../base/result.ts";
+import { ok, type Result, type Ok } from "../base/result.ts";
 import type { ChecksumMode } from "./checksum.ts";
 import { type WireError, wireError } from "./error.ts";
 import {
@@ -77,7 +77,15 @@ function put32(b: Uint8Array, i: number, v: number): void {
  * then cannot fail. `end` should be the end of the IP payload as captured (not the frame end, which may
  * include Ethernet padding).
  */
-export class TcpView {
+export class TcpView implements Ok<TcpView> {
+  /** A checked view is its own successful result: `check` allocates one object, not two (hot path). */
+  readonly ok = true as const;
+
+  /** The view itself (see `ok`). */
+  get value(): this {
+    return this;
+  }
+
   readonly bytes: Uint8Array;
   readonly offset: number;
   readonly end: number;
@@ -98,7 +106,7 @@ export class TcpView {
       return wireError("tcp", "dataOffset", offset + DATA_OFFSET, `data offset ${words} is below the minimum 5`);
     }
     if (offset + words * 4 > limit) return wireError("tcp", "dataOffset", offset + DATA_OFFSET, "header truncated");
-    return ok(new TcpView(bytes, offset, limit));
+    return new TcpView(bytes, offset, limit);
   }
 
   /**
@@ -111,7 +119,7 @@ export class TcpView {
     if (offset < 0 || limit - offset < TCP_HEADER_MIN_LENGTH) {
       return wireError("tcp", "header", offset, "header truncated");
     }
-    return ok(new TcpView(bytes, offset, limit));
+    return new TcpView(bytes, offset, limit);
   }
 
   get srcPort(): number {

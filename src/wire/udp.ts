@@ -3,7 +3,7 @@
  * a computed checksum of 0 is sent as 0xffff (RFC 768), which over IPv6 is mandatory because the
  * checksum may not be omitted there (RFC 8200 §8.1).
  */
-import { ok, type Result } from "../base/result.ts";
+import { ok, type Result, type Ok } from "../base/result.ts";
 import type { ChecksumMode } from "./checksum.ts";
 import { type WireError, wireError } from "./error.ts";
 import {
@@ -35,7 +35,15 @@ function put16(b: Uint8Array, i: number, v: number): void {
  * `truncated` reports it and `payloadEnd` stops at `end`. `end` should be the end of the IP payload as
  * captured.
  */
-export class UdpView {
+export class UdpView implements Ok<UdpView> {
+  /** A checked view is its own successful result: `check` allocates one object, not two (hot path). */
+  readonly ok = true as const;
+
+  /** The view itself (see `ok`). */
+  get value(): this {
+    return this;
+  }
+
   readonly bytes: Uint8Array;
   readonly offset: number;
   readonly end: number;
@@ -53,7 +61,7 @@ export class UdpView {
     if (length < UDP_HEADER_LENGTH) {
       return wireError("udp", "length", offset + LENGTH, `length ${length} is below the header size 8`);
     }
-    return ok(new UdpView(bytes, offset, limit));
+    return new UdpView(bytes, offset, limit);
   }
 
   get srcPort(): number {
