@@ -3,9 +3,11 @@
  * and printing ratios. Pass names to run some only: `npm run bench -- capture`.
  */
 import { runCaptureBench } from "./capture.bench.ts";
+import { runClassifyBench } from "./classify.bench.ts";
 
 const benches: Record<string, (report: (line: string) => void) => Promise<void>> = {
   capture: runCaptureBench,
+  classify: runClassifyBench,
 };
 
 const selected = process.argv.slice(2).filter((a) => !a.startsWith("-"));

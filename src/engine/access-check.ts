@@ -8,8 +8,13 @@
  * token holds (enabled or deny-only) denies; an access-allowed ACE whose SID the token holds enabled
  * grants. GENERIC_ALL (0x10000000) counts as every right. A token with restricted SIDs must also be
  * granted by a second pass over the restricted SIDs.
+ * Conditional (callback) ACEs, XA / XD: the engine has no claims, attributes or package identity to
+ * evaluate a condition against (e.g. `WIN://SYSAPPID Contains "…"` needs the app's package identity), so
+ * every condition counts as UNKNOWN, and MS-DTYP §2.4.4.17.3 says what UNKNOWN does: an allow callback
+ * ACE is not applicable (skipped, it grants nothing) and a deny callback ACE applies (it denies).
  * Sources: https://learn.microsoft.com/windows/win32/fwp/access-control (FWP_ACTRL_MATCH_FILTER),
- * https://learn.microsoft.com/windows/win32/secauthz/how-dacls-control-access-to-an-object
+ * https://learn.microsoft.com/windows/win32/secauthz/how-dacls-control-access-to-an-object,
+ * https://learn.microsoft.com/openspecs/windows_protocols/ms-dtyp/a7a7c600-5a5f-4391-b6fe-d073ce8e8a77 (§2.4.4.17.3)
  */
 import type { FwpTokenInformation, SecurityDescriptor, SidAndAttributes } from "../fwp/index.ts";
 
@@ -49,6 +54,8 @@ function grantedTo(sd: SecurityDescriptor, sids: readonly SidAndAttributes[]): b
   for (const ace of dacl) {
     if ((ace.flags & INHERIT_ONLY_ACE) !== 0) continue;
     if ((ace.mask & (MATCH_FILTER | GENERIC_ALL)) === 0) continue;
+    // An allow ACE with a condition is skipped: its condition is UNKNOWN here (see the module comment).
+    if (ace.condition !== undefined && ace.type === "A") continue;
     const held = holds(sids, ace.sid);
     if (held === 0) continue;
     if (ace.type === "D") return false;

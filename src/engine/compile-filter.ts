@@ -449,7 +449,11 @@ export function compileFilter(spec: FilterSpec, ctx: FilterCompileContext, filte
     }
   }
 
-  const autoPart = weight.type === "FWP_UINT64" ? 0n : options.autoWeight(layer, conditions);
+  const restored = s.effectiveWeight;
+  if (restored !== undefined && (typeof restored !== "bigint" || restored < 0n || restored > 0xffffffffffffffffn)) {
+    fail("FWP_E_INVALID_WEIGHT", "effectiveWeight", "A restored effective weight is a UINT64.");
+  }
+  const autoPart = restored !== undefined || weight.type === "FWP_UINT64" ? 0n : options.autoWeight(layer, conditions);
   const action: FilterAction =
     callout !== undefined
       ? Object.freeze({ type: actionType, calloutKey: callout.calloutKey })
@@ -464,7 +468,7 @@ export function compileFilter(spec: FilterSpec, ctx: FilterCompileContext, filte
     layer,
     sublayer,
     weight: Object.freeze(weight),
-    effectiveWeight: effectiveWeightOf(weight, autoPart),
+    effectiveWeight: typeof restored === "bigint" ? restored : effectiveWeightOf(weight, autoPart),
     conditions,
     conditionGroups: groupConditions(
       conditions,

@@ -38,6 +38,8 @@ import type {
   ClassifyRequest,
   ClassifyResult,
   Filter,
+  FilterCondition,
+  FilterConditionSpec,
   FilterSpec,
   Provider,
   ProviderContext,
@@ -63,6 +65,33 @@ interface LayerState {
   readonly compiled: CompiledLayer;
 }
 
+/**
+ * One change of an atomic batch (`applyBatch`). Adds take the same specs as the single calls (with the
+ * restore fields `filterId` / `effectiveWeight` / `calloutId` / `providerContextId` when ids must be kept).
+ */
+export type EngineBatchOp =
+  | { readonly op: "addProvider"; readonly spec: ProviderSpec }
+  | { readonly op: "addProviderContext"; readonly spec: ProviderContextSpec }
+  | { readonly op: "addSublayer"; readonly spec: SublayerSpec }
+  | { readonly op: "addCallout"; readonly spec: CalloutSpec }
+  | { readonly op: "addFilter"; readonly spec: FilterSpec }
+  | { readonly op: "deleteProvider"; readonly key: Guid | string }
+  | { readonly op: "deleteProviderContext"; readonly key: Guid | string }
+  | { readonly op: "deleteSublayer"; readonly key: Guid | string }
+  | { readonly op: "deleteCallout"; readonly key: Guid | string | number }
+  | { readonly op: "deleteFilter"; readonly key: bigint | Guid | string };
+
+/** What each op of a batch added or deleted, in op order. */
+export type EngineBatchResult = Provider | ProviderContext | Sublayer | Callout | Filter;
+
+/** While a batch applies: the pre-batch state of every layer it touched, for classify (atomic publication). */
+interface BatchState {
+  /** Compiled pre-batch states. */
+  readonly frozen: Map<number, LayerState>;
+  /** Pre-batch filter sets of touched layers that were not compiled yet (compiled on demand). */
+  readonly frozenSets: Map<number, ReadonlySet<Filter>>;
+}
+
 const FIRST_CALLOUT_ID = 1;
 
 function fail(code: FwpErrorName, path: string | undefined, detail: string): never {
@@ -76,6 +105,8 @@ function keyOf(x: unknown): Guid | undefined {
 export class FilterEngine {
   readonly classifier: Classifier;
   readonly options: ResolvedEngineOptions;
+  readonly #init: FilterEngineInit;
+  #batch: BatchState | null = null;
   readonly #randomBytes: (n: number) => Uint8Array;
   readonly #providers = new Map<Guid, Provider>();
   readonly #providerContexts = new Map<Guid, ProviderContext>();
@@ -87,7 +118,7 @@ export class FilterEngine {
   readonly #filtersById = new Map<bigint, Filter>();
   readonly #filtersByLayer = new Map<number, Set<Filter>>();
   readonly #compiled = new Map<number, LayerState>();
-  readonly #defaultSublayer: Sublayer;
+  #defaultSublayer: Sublayer;
   readonly #scratch: Filter[][] = [];
   #depth = 0;
   #nextFilterId: bigint;
@@ -96,6 +127,7 @@ export class FilterEngine {
   readonly #registered = (key: Guid): RuntimeCallout | undefined => this.#registrations.get(key);
 
   constructor(init: FilterEngineInit = {}) {
+    this.#init = init;
     this.classifier = init.classifier ?? linearClassifier;
     this.options = resolveEngineOptions(init.options);
     if (init.randomBytes !== undefined) this.#randomBytes = init.randomBytes;
@@ -217,9 +249,21 @@ export class FilterEngine {
     }
     if (this.#providerContexts.has(key))
       fail("FWP_E_ALREADY_EXISTS", "providerContextKey", `Provider context ${key} exists.`);
+    const wanted = spec.providerContextId;
+    if (wanted !== undefined) {
+      if (typeof wanted !== "bigint" || wanted <= 0n || wanted > 0xffffffffffffffffn) {
+        fail("FWP_E_INVALID_PARAMETER", "providerContextId", "providerContextId is a non-zero UINT64.");
+      }
+      for (const other of this.#providerContexts.values()) {
+        if (other.providerContextId === wanted)
+          fail("FWP_E_ALREADY_EXISTS", "providerContextId", `Provider context id ${wanted} is in use.`);
+      }
+    }
+    const providerContextId = wanted ?? this.#nextProviderContextId;
+    if (providerContextId >= this.#nextProviderContextId) this.#nextProviderContextId = providerContextId + 1n;
     const c: ProviderContext = Object.freeze({
       providerContextKey: key,
-      providerContextId: this.#nextProviderContextId++,
+      providerContextId,
       name: spec.name,
       providerKey,
       flags: spec.flags ?? 0,
@@ -239,6 +283,15 @@ export class FilterEngine {
       fail("FWP_E_IN_USE", undefined, `Provider context ${c.name} is still referenced.`);
     }
     this.#providerContexts.delete(c.providerContextKey);
+  }
+
+  getProviderContext(providerContextKey: Guid | string): ProviderContext | undefined {
+    const key = keyOf(providerContextKey);
+    return key === undefined ? undefined : this.#providerContexts.get(key);
+  }
+
+  providerContexts(): ProviderContext[] {
+    return [...this.#providerContexts.values()];
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -342,9 +395,18 @@ export class FilterEngine {
     if (k === undefined) return fail("FWP_E_INVALID_PARAMETER", "calloutKey", "calloutKey must be a GUID.");
     const key = k === GUID_NULL ? newGuid(this.#randomBytes) : k;
     if (this.#callouts.has(key)) fail("FWP_E_ALREADY_EXISTS", "calloutKey", `Callout ${key} exists.`);
+    const wanted = spec.calloutId;
+    if (wanted !== undefined) {
+      if (!Number.isInteger(wanted) || wanted <= 0 || wanted > 0xffffffff) {
+        fail("FWP_E_INVALID_PARAMETER", "calloutId", "calloutId is a non-zero UINT32.");
+      }
+      if (this.#calloutsById.has(wanted)) fail("FWP_E_ALREADY_EXISTS", "calloutId", `Callout id ${wanted} is in use.`);
+    }
+    const calloutId = wanted ?? this.#nextCalloutId;
+    if (calloutId >= this.#nextCalloutId) this.#nextCalloutId = calloutId + 1;
     const c: Callout = {
       calloutKey: key,
-      calloutId: this.#nextCalloutId++,
+      calloutId,
       name: spec.name,
       description: spec.description,
       applicableLayer: layer,
@@ -461,7 +523,14 @@ export class FilterEngine {
       filterKeyExists: (k) => this.#filters.has(k),
       newGuid: () => newGuid(this.#randomBytes),
     };
-    const filter = compileFilter(spec, ctx, this.#nextFilterId);
+    const wanted = (spec as { readonly filterId?: unknown } | null)?.filterId;
+    if (wanted !== undefined) {
+      if (typeof wanted !== "bigint" || wanted <= 0n || wanted > 0xffffffffffffffffn) {
+        fail("FWP_E_INVALID_PARAMETER", "filterId", "filterId is a non-zero UINT64.");
+      }
+      if (this.#filtersById.has(wanted)) fail("FWP_E_ALREADY_EXISTS", "filterId", `Filter id ${wanted} is in use.`);
+    }
+    const filter = compileFilter(spec, ctx, wanted ?? this.#nextFilterId);
     if (isCalloutAction(filter.action.type)) {
       const notify = this.#registrations.get(filter.action.calloutKey as Guid)?.registration.notifyFn;
       if (notify !== undefined) {
@@ -482,7 +551,13 @@ export class FilterEngine {
         }
       }
     }
-    this.#nextFilterId++;
+    if (filter.filterId >= this.#nextFilterId) this.#nextFilterId = filter.filterId + 1n;
+    this.#insertFilter(filter);
+    return filter;
+  }
+
+  #insertFilter(filter: Filter): void {
+    this.#touchLayer(filter.layer.runtimeId);
     this.#filters.set(filter.filterKey, filter);
     this.#filtersById.set(filter.filterId, filter);
     let set = this.#filtersByLayer.get(filter.layer.runtimeId);
@@ -491,8 +566,35 @@ export class FilterEngine {
       this.#filtersByLayer.set(filter.layer.runtimeId, set);
     }
     set.add(filter);
-    this.#compiled.delete(filter.layer.runtimeId);
-    return filter;
+  }
+
+  #removeFilter(filter: Filter): void {
+    this.#touchLayer(filter.layer.runtimeId);
+    this.#filters.delete(filter.filterKey);
+    this.#filtersById.delete(filter.filterId);
+    this.#filtersByLayer.get(filter.layer.runtimeId)?.delete(filter);
+  }
+
+  /** A layer's filter set is about to change: inside a batch keep its pre-batch state for classify. */
+  #touchLayer(runtimeId: number): void {
+    const batch = this.#batch;
+    if (batch !== null && !batch.frozen.has(runtimeId) && !batch.frozenSets.has(runtimeId)) {
+      const state = this.#compiled.get(runtimeId);
+      if (state !== undefined) batch.frozen.set(runtimeId, state);
+      else batch.frozenSets.set(runtimeId, new Set(this.#filtersByLayer.get(runtimeId) ?? []));
+    }
+    this.#compiled.delete(runtimeId);
+  }
+
+  #notifyQuietly(filter: Filter, type: "FWPS_CALLOUT_NOTIFY_ADD_FILTER" | "FWPS_CALLOUT_NOTIFY_DELETE_FILTER"): void {
+    if (!isCalloutAction(filter.action.type)) return;
+    const notify = this.#registrations.get(filter.action.calloutKey as Guid)?.registration.notifyFn;
+    if (notify === undefined) return;
+    try {
+      notify(type, type === "FWPS_CALLOUT_NOTIFY_ADD_FILTER" ? filter.filterKey : null, filter);
+    } catch {
+      // A rollback cannot be refused; the callout's answer is ignored.
+    }
   }
 
   /**
@@ -516,11 +618,32 @@ export class FilterEngine {
         }
       }
     }
-    this.#filters.delete(filter.filterKey);
-    this.#filtersById.delete(filter.filterId);
-    this.#filtersByLayer.get(filter.layer.runtimeId)?.delete(filter);
-    this.#compiled.delete(filter.layer.runtimeId);
+    this.#removeFilter(filter);
     return filter;
+  }
+
+  /**
+   * Validates and compiles conditions for `layer` exactly as FwpmFilterAdd0 would (V4, V13–V18, errors
+   * with paths `conditions[i]…`), without adding anything: enumeration templates and subscriptions use it
+   * (H23). Errors: LAYER_NOT_FOUND and the condition errors of §A.5.
+   */
+  compileConditions(layer: LayerRef | string, conditions: readonly FilterConditionSpec[]): readonly FilterCondition[] {
+    const ctx: FilterCompileContext = {
+      options: this.options,
+      sublayer: () => this.#defaultSublayer,
+      defaultSublayer: () => this.#defaultSublayer,
+      provider: () => undefined,
+      providerContext: () => undefined,
+      callout: () => undefined,
+      filterKeyExists: () => false,
+      newGuid: () => GUID_NULL,
+    };
+    const probe = compileFilter(
+      { name: "", layer: layer as LayerRef, conditions, action: { type: "FWP_ACTION_BLOCK" }, filterKey: GUID_NULL },
+      ctx,
+      0n,
+    );
+    return probe.conditions;
   }
 
   getFilter(filterIdOrKey: bigint | Guid | string): Filter | undefined {
@@ -535,6 +658,145 @@ export class FilterEngine {
     const l = findLayer(layer);
     if (l === undefined) return fail("FWP_E_LAYER_NOT_FOUND", "layer", `No layer ${JSON.stringify(layer)}.`);
     return [...(this.#filtersByLayer.get(l.runtimeId) ?? [])].sort((a, b) => (a.filterId < b.filterId ? -1 : 1));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Batches and forks (used by the BFE to publish a committed transaction atomically, §H9)
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Applies `ops` in order, all or nothing (H9: a commit reaches the engine atomically). Each op is
+   * validated as the single call would be (errors carry the single call's path). When an op throws, or
+   * `beforePublish` (run after the last op with every op's result, e.g. the durable store's commit) throws, every applied op is undone in reverse order and the
+   * error is rethrown: the engine is as it was. While the batch runs, a classify (from a callout's
+   * notifyFn, say) sees every touched layer as it was before the batch, so no classification ever sees
+   * half of a batch. Undoing a filter add or delete tells its callout (notifyFn DELETE / ADD; the answer
+   * is ignored). Ids handed out are not taken back (H20: ids are never reused).
+   * Errors: those of the ops; FWP_E_TXN_IN_PROGRESS when a batch is already running (re-entrant call).
+   */
+  applyBatch(
+    ops: readonly EngineBatchOp[],
+    beforePublish?: (results: readonly EngineBatchResult[]) => void,
+  ): EngineBatchResult[] {
+    if (this.#batch !== null)
+      fail("FWP_E_TXN_IN_PROGRESS", undefined, "A batch is already being applied to this engine.");
+    const batch: BatchState = { frozen: new Map(), frozenSets: new Map() };
+    this.#batch = batch;
+    const undo: (() => void)[] = [];
+    const results: EngineBatchResult[] = [];
+    try {
+      for (const op of ops) results.push(this.#applyOp(op, undo));
+      beforePublish?.(results);
+      return results;
+    } catch (e) {
+      for (let i = undo.length - 1; i >= 0; i--) (undo[i] as () => void)();
+      // The touched layers are back to their pre-batch filter sets: reuse their compiled states.
+      for (const [id, state] of batch.frozen) this.#compiled.set(id, state);
+      throw e;
+    } finally {
+      this.#batch = null;
+    }
+  }
+
+  #applyOp(op: EngineBatchOp, undo: (() => void)[]): EngineBatchResult {
+    switch (op.op) {
+      case "addProvider": {
+        const p = this.addProvider(op.spec);
+        undo.push(() => this.#providers.delete(p.providerKey));
+        return p;
+      }
+      case "addProviderContext": {
+        const c = this.addProviderContext(op.spec);
+        undo.push(() => this.#providerContexts.delete(c.providerContextKey));
+        return c;
+      }
+      case "addSublayer": {
+        const s = this.addSublayer(op.spec);
+        undo.push(() => this.#sublayers.delete(s.subLayerKey));
+        return s;
+      }
+      case "addCallout": {
+        const c = this.addCallout(op.spec);
+        undo.push(() => {
+          this.#callouts.delete(c.calloutKey);
+          this.#calloutsById.delete(c.calloutId);
+          const runtime = this.#registrations.get(c.calloutKey);
+          if (runtime !== undefined) runtime.calloutId = 0;
+        });
+        return c;
+      }
+      case "addFilter": {
+        const f = this.addFilter(op.spec);
+        undo.push(() => {
+          this.#removeFilter(f);
+          this.#notifyQuietly(f, "FWPS_CALLOUT_NOTIFY_DELETE_FILTER");
+        });
+        return f;
+      }
+      case "deleteProvider": {
+        const p = this.getProvider(op.key);
+        this.deleteProvider(op.key);
+        if (p !== undefined) undo.push(() => this.#providers.set(p.providerKey, p));
+        return p as Provider;
+      }
+      case "deleteProviderContext": {
+        const c = this.getProviderContext(op.key);
+        this.deleteProviderContext(op.key);
+        if (c !== undefined) undo.push(() => this.#providerContexts.set(c.providerContextKey, c));
+        return c as ProviderContext;
+      }
+      case "deleteSublayer": {
+        const s = this.getSublayer(op.key);
+        this.deleteSublayer(op.key);
+        if (s !== undefined) undo.push(() => this.#sublayers.set(s.subLayerKey, s));
+        return s as Sublayer;
+      }
+      case "deleteCallout": {
+        const c = this.getCallout(op.key);
+        this.deleteCallout(op.key);
+        if (c !== undefined) undo.push(() => this.#storeCallout(c));
+        return c as Callout;
+      }
+      case "deleteFilter": {
+        const f = this.deleteFilter(op.key);
+        undo.push(() => {
+          this.#insertFilter(f);
+          this.#notifyQuietly(f, "FWPS_CALLOUT_NOTIFY_ADD_FILTER");
+        });
+        return f;
+      }
+      default: {
+        const never: never = op;
+        return fail("FWP_E_INVALID_PARAMETER", "op", `Unknown batch op ${JSON.stringify(never)}.`);
+      }
+    }
+  }
+
+  /**
+   * A staging copy: the same options, classifier and objects (shared immutable objects, copied
+   * indexes), with no callout registrations (so no notifyFn runs) and nothing compiled. Changes to the
+   * copy do not reach this engine; the BFE validates a transaction's calls against one and publishes
+   * the outcome with `applyBatch`. O(number of objects).
+   */
+  fork(): FilterEngine {
+    const e = new FilterEngine({ ...this.#init, randomBytes: this.#randomBytes });
+    e.#providers.clear();
+    for (const [k, v] of this.#providers) e.#providers.set(k, v);
+    for (const [k, v] of this.#providerContexts) e.#providerContexts.set(k, v);
+    e.#sublayers.clear();
+    for (const [k, v] of this.#sublayers) e.#sublayers.set(k, v);
+    e.#defaultSublayer = this.#defaultSublayer;
+    e.#callouts.clear();
+    e.#calloutsById.clear();
+    for (const [k, v] of this.#callouts) e.#callouts.set(k, v);
+    for (const [k, v] of this.#calloutsById) e.#calloutsById.set(k, v);
+    for (const [k, v] of this.#filters) e.#filters.set(k, v);
+    for (const [k, v] of this.#filtersById) e.#filtersById.set(k, v);
+    for (const [k, v] of this.#filtersByLayer) e.#filtersByLayer.set(k, new Set(v));
+    e.#nextFilterId = this.#nextFilterId;
+    e.#nextCalloutId = this.#nextCalloutId;
+    e.#nextProviderContextId = this.#nextProviderContextId;
+    return e;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -563,9 +825,9 @@ export class FilterEngine {
     return this.#state(l).policy;
   }
 
-  #buildPolicy(layer: Layer): LayerPolicy {
+  #buildPolicy(layer: Layer, filters: Iterable<Filter>): LayerPolicy {
     const bySublayer = new Map<Sublayer, Filter[]>();
-    for (const f of this.#filtersByLayer.get(layer.runtimeId) ?? []) {
+    for (const f of filters) {
       let list = bySublayer.get(f.sublayer);
       if (list === undefined) {
         list = [];
@@ -585,9 +847,22 @@ export class FilterEngine {
   }
 
   #state(layer: Layer): LayerState {
+    const batch = this.#batch;
+    if (batch !== null) {
+      const frozen = batch.frozen.get(layer.runtimeId);
+      if (frozen !== undefined) return frozen;
+      const set = batch.frozenSets.get(layer.runtimeId);
+      if (set !== undefined) {
+        const policy = this.#buildPolicy(layer, set);
+        const state = { policy, compiled: this.classifier.compile(policy) };
+        batch.frozen.set(layer.runtimeId, state);
+        batch.frozenSets.delete(layer.runtimeId);
+        return state;
+      }
+    }
     let state = this.#compiled.get(layer.runtimeId);
     if (state === undefined) {
-      const policy = this.#buildPolicy(layer);
+      const policy = this.#buildPolicy(layer, this.#filtersByLayer.get(layer.runtimeId) ?? []);
       state = { policy, compiled: this.classifier.compile(policy) };
       this.#compiled.set(layer.runtimeId, state);
     }

@@ -28,7 +28,7 @@ export {
   type SublayerPolicy,
 } from "./classifier.ts";
 export { filterActionTypeOf, groupConditions, matchTypeAllows, matchTypeOf } from "./compile-filter.ts";
-export { FilterEngine, type FilterEngineInit } from "./engine.ts";
+export { type EngineBatchOp, type EngineBatchResult, FilterEngine, type FilterEngineInit } from "./engine.ts";
 export { linearClassifier } from "./linear.ts";
 export { filterMatches, matchCondition } from "./match.ts";
 export type {
@@ -85,3 +85,9 @@ export {
   WEIGHT_RANGE_MAX,
 } from "./weight.ts";
 export * from "./policy/index.ts";
+export {
+  createIndexedClassifier,
+  type IndexedClassifierOptions,
+  IndexedLayer,
+  indexedClassifier,
+} from "./indexed/index.ts";

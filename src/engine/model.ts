@@ -69,6 +69,8 @@ export interface ProviderContextSpec {
   readonly providerKey?: Guid | string;
   readonly flags?: number;
   readonly data?: unknown;
+  /** Restore only: the run-time id to keep (a store or dump holds it); absent → the next free id. */
+  readonly providerContextId?: bigint;
 }
 
 export interface ProviderContext {
@@ -115,6 +117,8 @@ export interface CalloutSpec {
   readonly providerKey?: Guid | string;
   /** FWPM_CALLOUT_FLAG_* (PERSISTENT 0x10000, USES_PROVIDER_CONTEXT 0x20000). */
   readonly flags?: number;
+  /** Restore only: the run-time calloutId to keep (a store or dump holds it); absent → the next free id. */
+  readonly calloutId?: number;
 }
 
 export interface Callout {
@@ -171,6 +175,16 @@ export interface FilterSpec {
   readonly providerContextKey?: Guid | string;
   /** Used without HAS_PROVIDER_CONTEXT: an opaque 64-bit context. */
   readonly rawContext?: bigint;
+  /**
+   * Restore only: the filterId to keep (a store or a netsh dump holds it); absent → the next free id.
+   * A filterId already in use is FWP_E_ALREADY_EXISTS.
+   */
+  readonly filterId?: bigint;
+  /**
+   * Restore only: the effective weight to keep as Windows (or an earlier run) computed it, instead of
+   * computing it from `weight` (B1–B5). A UINT64; anything else is FWP_E_INVALID_WEIGHT.
+   */
+  readonly effectiveWeight?: bigint;
 }
 
 /**

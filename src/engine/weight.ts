@@ -127,8 +127,9 @@ export function effectiveWeightOf(weight: FwpValue, autoPart: bigint): bigint {
 
 /**
  * B7: built-in sublayer weights observed on one Windows build (netsh wfp show state). The six MPSSVC
- * sublayers were not in that dump; their weights here are configuration (below UNIVERSAL, service
- * hardening above firewall rules) and can be replaced with `EngineOptions.builtinSublayerWeights`.
+ * sublayers were not in that dump; their weights (WF 2, WSH 3, QUARANTINE 4, EDP 5, TENANT_RESTRICTIONS 6,
+ * APP_ISOLATION 7) are the ones a Windows 10/11 `netsh wfp show state` dump shows
+ * (fixtures/wfp-state/keploy__wfpstate.xml). Replace them with `EngineOptions.builtinSublayerWeights`.
  */
 export const BUILTIN_SUBLAYER_WEIGHTS: Readonly<
   Record<Exclude<BuiltinSublayerName, "FWPM_SUBLAYER_EDGE_TRAVERSAL">, number>
@@ -145,12 +146,12 @@ export const BUILTIN_SUBLAYER_WEIGHTS: Readonly<
   FWPM_SUBLAYER_IPSEC_FORWARD_OUTBOUND_TUNNEL: 0x9000,
   FWPM_SUBLAYER_IPSEC_TUNNEL: 0xa000,
   FWPM_SUBLAYER_RPC_AUDIT: 0xc000,
-  FWPM_SUBLAYER_MPSSVC_WSH: 0x7ff0,
-  FWPM_SUBLAYER_MPSSVC_QUARANTINE: 0x7fe8,
-  FWPM_SUBLAYER_MPSSVC_APP_ISOLATION: 0x7fe4,
-  FWPM_SUBLAYER_MPSSVC_TENANT_RESTRICTIONS: 0x7fe2,
-  FWPM_SUBLAYER_MPSSVC_EDP: 0x7fe1,
-  FWPM_SUBLAYER_MPSSVC_WF: 0x7fe0,
+  FWPM_SUBLAYER_MPSSVC_WSH: 0x0003,
+  FWPM_SUBLAYER_MPSSVC_QUARANTINE: 0x0004,
+  FWPM_SUBLAYER_MPSSVC_APP_ISOLATION: 0x0007,
+  FWPM_SUBLAYER_MPSSVC_TENANT_RESTRICTIONS: 0x0006,
+  FWPM_SUBLAYER_MPSSVC_EDP: 0x0005,
+  FWPM_SUBLAYER_MPSSVC_WF: 0x0002,
 };
 
 /** The default sublayer of every layer for subLayerKey GUID_NULL (B6, observed). */
