@@ -2,12 +2,14 @@
  * `npm run bench`: every benchmark, each measuring a peer (or a reference implementation) in the same run
  * and printing ratios. Pass names to run some only: `npm run bench -- capture`.
  */
+import { runBfeBench } from "./bfe.bench.ts";
 import { runCaptureBench } from "./capture.bench.ts";
 import { runClassifyBench } from "./classify.bench.ts";
 
 const benches: Record<string, (report: (line: string) => void) => Promise<void>> = {
   capture: runCaptureBench,
   classify: runClassifyBench,
+  bfe: runBfeBench,
 };
 
 const selected = process.argv.slice(2).filter((a) => !a.startsWith("-"));

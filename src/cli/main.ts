@@ -6,6 +6,11 @@ import { Command, CommanderError } from "commander";
 import { describeError } from "../base/index.ts";
 import { registerDecode } from "./decode.ts";
 import { registerEval } from "./eval.ts";
+import { registerShow } from "./show.ts";
+import { registerImport } from "./import.ts";
+import { registerExport } from "./export.ts";
+import { registerApply } from "./apply.ts";
+import { registerDelete } from "./delete.ts";
 
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
@@ -19,6 +24,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerDecode(program, setExitCode);
   registerEval(program);
+  registerShow(program, setExitCode);
+  registerImport(program, setExitCode);
+  registerExport(program, setExitCode);
+  registerApply(program, setExitCode);
+  registerDelete(program, setExitCode);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;

@@ -88,8 +88,12 @@ export type EngineBatchResult = Provider | ProviderContext | Sublayer | Callout 
 interface BatchState {
   /** Compiled pre-batch states. */
   readonly frozen: Map<number, LayerState>;
-  /** Pre-batch filter sets of touched layers that were not compiled yet (compiled on demand). */
-  readonly frozenSets: Map<number, ReadonlySet<Filter>>;
+  /**
+   * Touched layers that were not compiled when first touched: what the batch added to and removed from
+   * each, so the pre-batch filter set can be rebuilt (and compiled) only if a classify asks for it during
+   * the batch. Recording a delta costs O(1) per op, so a batch of n adds stays linear.
+   */
+  readonly deltas: Map<number, { readonly added: Set<Filter>; readonly removed: Set<Filter> }>;
 }
 
 const FIRST_CALLOUT_ID = 1;
@@ -557,7 +561,7 @@ export class FilterEngine {
   }
 
   #insertFilter(filter: Filter): void {
-    this.#touchLayer(filter.layer.runtimeId);
+    this.#touchLayer(filter.layer.runtimeId, filter, true);
     this.#filters.set(filter.filterKey, filter);
     this.#filtersById.set(filter.filterId, filter);
     let set = this.#filtersByLayer.get(filter.layer.runtimeId);
@@ -569,19 +573,31 @@ export class FilterEngine {
   }
 
   #removeFilter(filter: Filter): void {
-    this.#touchLayer(filter.layer.runtimeId);
+    this.#touchLayer(filter.layer.runtimeId, filter, false);
     this.#filters.delete(filter.filterKey);
     this.#filtersById.delete(filter.filterId);
     this.#filtersByLayer.get(filter.layer.runtimeId)?.delete(filter);
   }
 
-  /** A layer's filter set is about to change: inside a batch keep its pre-batch state for classify. */
-  #touchLayer(runtimeId: number): void {
+  /**
+   * A layer's filter set is about to change (`filter` added or removed): inside a batch keep what is needed
+   * to show classify the pre-batch state — the compiled state if there is one, else a delta.
+   */
+  #touchLayer(runtimeId: number, filter: Filter, adding: boolean): void {
     const batch = this.#batch;
-    if (batch !== null && !batch.frozen.has(runtimeId) && !batch.frozenSets.has(runtimeId)) {
+    if (batch !== null && !batch.frozen.has(runtimeId)) {
       const state = this.#compiled.get(runtimeId);
       if (state !== undefined) batch.frozen.set(runtimeId, state);
-      else batch.frozenSets.set(runtimeId, new Set(this.#filtersByLayer.get(runtimeId) ?? []));
+      else {
+        let delta = batch.deltas.get(runtimeId);
+        if (delta === undefined) {
+          delta = { added: new Set(), removed: new Set() };
+          batch.deltas.set(runtimeId, delta);
+        }
+        if (adding) {
+          if (!delta.removed.delete(filter)) delta.added.add(filter);
+        } else if (!delta.added.delete(filter)) delta.removed.add(filter);
+      }
     }
     this.#compiled.delete(runtimeId);
   }
@@ -680,7 +696,7 @@ export class FilterEngine {
   ): EngineBatchResult[] {
     if (this.#batch !== null)
       fail("FWP_E_TXN_IN_PROGRESS", undefined, "A batch is already being applied to this engine.");
-    const batch: BatchState = { frozen: new Map(), frozenSets: new Map() };
+    const batch: BatchState = { frozen: new Map(), deltas: new Map() };
     this.#batch = batch;
     const undo: (() => void)[] = [];
     const results: EngineBatchResult[] = [];
@@ -851,12 +867,15 @@ export class FilterEngine {
     if (batch !== null) {
       const frozen = batch.frozen.get(layer.runtimeId);
       if (frozen !== undefined) return frozen;
-      const set = batch.frozenSets.get(layer.runtimeId);
-      if (set !== undefined) {
-        const policy = this.#buildPolicy(layer, set);
+      const delta = batch.deltas.get(layer.runtimeId);
+      if (delta !== undefined) {
+        const before = new Set(this.#filtersByLayer.get(layer.runtimeId) ?? []);
+        for (const f of delta.added) before.delete(f);
+        for (const f of delta.removed) before.add(f);
+        const policy = this.#buildPolicy(layer, before);
         const state = { policy, compiled: this.classifier.compile(policy) };
         batch.frozen.set(layer.runtimeId, state);
-        batch.frozenSets.delete(layer.runtimeId);
+        batch.deltas.delete(layer.runtimeId);
         return state;
       }
     }

@@ -93,14 +93,26 @@ export {
 } from "./layers.ts";
 export {
   type Ace,
+  DEFAULT_MACHINE_SID,
   decodeSecurityDescriptor,
   encodeSecurityDescriptor,
   formatSddl,
   parseSddl,
+  type SddlOptions,
   type SecurityDescriptor,
   securityDescriptorFromSddl,
   securityDescriptorToSddl,
 } from "./sddl.ts";
+export {
+  type ConditionAttributeScope,
+  type ConditionBinaryOperator,
+  type ConditionNode,
+  type ConditionUnaryOperator,
+  decodeCondition,
+  encodeCondition,
+  formatConditionText,
+  parseConditionText,
+} from "./sddl-conditional.ts";
 export {
   formatSid,
   isValidSid,

@@ -1,0 +1,51 @@
+/**
+ * The shapes the durable store persists. The store does not interpret object data: bfe-core decides what a
+ * persisted provider, sublayer, callout or filter looks like; the store keeps it as JSON text, with bigints
+ * written as decimal strings (JSON has no 64-bit integers), and hands it back parsed.
+ */
+import type { Guid } from "../../base/guid.ts";
+
+/** The management objects with a persistent lifetime (wfp-semantics.md §H: persistent and boot-time objects). */
+export type PersistedKind = "provider" | "providerContext" | "sublayer" | "callout" | "filter";
+
+/**
+ * Every kind, in the order objects are loaded: an object only references kinds listed before it (a filter
+ * names its provider, sublayer, callout and provider context; a provider context or sublayer names its
+ * provider), so loading in this order never meets a dangling reference.
+ */
+export const PERSISTED_KINDS: readonly PersistedKind[] = [
+  "provider",
+  "providerContext",
+  "sublayer",
+  "callout",
+  "filter",
+];
+
+export interface PersistedObject {
+  kind: PersistedKind;
+  key: Guid;
+  /** JSON-serialisable spec incl. ids and effective weight, defined by bfe-core; bigints come back as strings. */
+  data: unknown;
+}
+
+export interface StoreChange {
+  op: "put" | "delete";
+  kind: PersistedKind;
+  key: Guid;
+  /** Required for "put" (the whole object; it replaces what the store held under kind + key). */
+  data?: unknown;
+}
+
+/** What BfeStore and MemoryStore have in common: what a Bfe needs from its store. */
+export interface ObjectStore {
+  /** Every persisted object, kind by kind in PERSISTED_KINDS order, then in the order each key was first put. */
+  loadObjects(): PersistedObject[];
+  /** Engine options as last committed (names → JSON values; bigints as decimal strings). */
+  loadOptions(): Record<string, unknown>;
+  /**
+   * Applies `changes` in order and writes each entry of `options` (an `undefined` value removes that option),
+   * all or nothing: when anything fails, nothing of this commit is kept and the error is thrown.
+   */
+  commit(changes: readonly StoreChange[], options?: Record<string, unknown>): void;
+  close(): void;
+}

@@ -1,0 +1,19 @@
+/**
+ * The composition root (ARCHITECTURE.md): the one place in src/ with real time, real randomness and real
+ * timers. It builds a Bfe on the durable store or on a netsh dump for the CLI and, later, the server.
+ */
+export { SystemClock, systemRandomBytes, systemTimer } from "./clock.ts";
+export {
+  countObjects,
+  DEFAULT_STORE_PATH,
+  exportNetshText,
+  type Host,
+  type HostOptions,
+  importNetshFile,
+  type NetshFileImport,
+  persistentDocument,
+  type ObjectCounts,
+  openHost,
+  readNetshFile,
+  type SkippedFilter,
+} from "./host.ts";
