@@ -240,6 +240,14 @@ export class SublayerIndex {
   readonly #probes: readonly Probe[];
   readonly #postings: Postings;
   readonly #residual: Int32Array;
+  /**
+   * Per rank, 1 when a lookup hit decides the filter by itself: its only condition group is indexed
+   * entirely under exact keys (PROBE_U32 values, PROBE_V4 masked prefixes — tables that compare the whole
+   * key, never a hash), so a rank reached through one of those keys has a matching condition in its only
+   * group (A2/A3) and `filterMatches` would say true. Verification is skipped for it: on large blocklists
+   * it is the cold-memory cost of each hit. The differential test checks this against the linear scan.
+   */
+  readonly #exact: Uint8Array;
   /** Upper bound on the candidates one lookup can produce (scratch size). */
   readonly maxCandidates: number;
 
@@ -347,6 +355,15 @@ export class SublayerIndex {
         }
       }
     }
+
+    // Exact ranks (see #exact): a single group, every key an exact table key.
+    const exact = new Uint8Array(count);
+    for (let r = 0; r < count; r++) {
+      const keys = chosenKeys[r];
+      if (keys === undefined || (filters[r] as Filter).conditionGroups.length !== 1) continue;
+      if (keys.every((k) => k.kind === PROBE_U32 || k.kind === PROBE_V4)) exact[r] = 1;
+    }
+    this.#exact = exact;
 
     // 4. Pack.
     const postings = new PostingsBuilder();
@@ -459,28 +476,32 @@ export class SublayerIndex {
       this.#count = n;
     }
     const filters = this.#filters;
+    const exact = this.#exact;
     let found = 0;
     if (!this.#multi) {
       const e = this.#pending;
       if (e < 0) return 0;
       if ((e & 1) === 1) {
-        const f = filters[e >>> 1] as Filter;
-        if (filterMatches(f, values)) out[found++] = f;
+        const r = e >>> 1;
+        const f = filters[r] as Filter;
+        if (exact[r] === 1 || filterMatches(f, values)) out[found++] = f;
         return found;
       }
       const { starts, ranks } = this.#postings;
       const b = e >>> 1;
       const end = starts[b + 1] as number;
       for (let k = starts[b] as number; k < end; k++) {
-        const f = filters[ranks[k] as number] as Filter;
-        if (filterMatches(f, values)) out[found++] = f;
+        const r = ranks[k] as number;
+        const f = filters[r] as Filter;
+        if (exact[r] === 1 || filterMatches(f, values)) out[found++] = f;
       }
       return found;
     }
     const n = sortUnique(scratch, this.#count);
     for (let k = 0; k < n; k++) {
-      const f = filters[scratch[k] as number] as Filter;
-      if (filterMatches(f, values)) out[found++] = f;
+      const r = scratch[k] as number;
+      const f = filters[r] as Filter;
+      if (exact[r] === 1 || filterMatches(f, values)) out[found++] = f;
     }
     return found;
   }
