@@ -7,6 +7,7 @@
  */
 import type { Guid } from "../base/guid.ts";
 import type { FilterEngine } from "../engine/index.ts";
+import type { AuditLog } from "./audit/index.ts";
 import { BfeCore } from "./core.ts";
 import type { EngineOptionName } from "./engine-options.ts";
 import type { NetEventLog } from "./netevents/index.ts";
@@ -47,6 +48,14 @@ export class Bfe {
   /** The net event log; FWPM_ENGINE_COLLECT_NET_EVENTS and the keywords option drive it (H32). */
   get netEvents(): NetEventLog {
     return this.#core.netEvents;
+  }
+
+  /**
+   * Security-log audits (H46): off until enabled per subcategory (`audit.setPolicy`); the BFE raises
+   * policy-change audits at start and at commit, shims raise traffic audits with recordClassifyAudits.
+   */
+  get audit(): AuditLog {
+    return this.#core.audit;
   }
 
   /** False once closed. */

@@ -5,26 +5,40 @@
  * members are dropped. `fromStoreData(toStoreData(x))` gives back x (deep-equal).
  */
 
+/**
+ * Where an unstorable or malformed value sits, collected while the error unwinds (paths are built only
+ * when something fails: encoding 100k filters builds none).
+ */
+class At {
+  constructor(
+    readonly suffix: string,
+    readonly reason: string,
+  ) {}
+}
+
+function within(e: unknown, segment: string): unknown {
+  return e instanceof At ? new At(segment + e.suffix, e.reason) : e;
+}
+
 function hex(bytes: Uint8Array): string {
   let s = "";
   for (const b of bytes) s += b.toString(16).padStart(2, "0");
   return s;
 }
 
-function unhex(text: string, path: string): Uint8Array {
-  if (text.length % 2 !== 0 || !/^[0-9a-f]*$/.test(text)) throw new TypeError(`${path}: bad $bytes text`);
+function unhex(text: string): Uint8Array {
+  if (text.length % 2 !== 0 || !/^[0-9a-f]*$/.test(text)) throw new At("", "bad $bytes text");
   const out = new Uint8Array(text.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(text.slice(2 * i, 2 * i + 2), 16);
   return out;
 }
 
-/** `value` as JSON-safe data (see the module comment). Refuses functions, symbols and non-finite numbers. */
-export function toStoreData(value: unknown, path = "data"): unknown {
+function encode(value: unknown): unknown {
   switch (typeof value) {
     case "bigint":
       return { $bigint: value.toString() };
     case "number":
-      if (!Number.isFinite(value)) throw new TypeError(`${path}: ${value} cannot be stored`);
+      if (!Number.isFinite(value)) throw new At("", `${value} cannot be stored`);
       return value;
     case "string":
     case "boolean":
@@ -34,28 +48,96 @@ export function toStoreData(value: unknown, path = "data"): unknown {
     case "object": {
       if (value === null) return null;
       if (value instanceof Uint8Array) return { $bytes: hex(value) };
-      if (Array.isArray(value)) return value.map((v, i) => toStoreData(v, `${path}[${i}]`) ?? null);
+      if (Array.isArray(value)) {
+        return value.map((v, i) => {
+          try {
+            return encode(v) ?? null;
+          } catch (e) {
+            throw within(e, `[${i}]`);
+          }
+        });
+      }
+      const rec = value as Record<string, unknown>;
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) {
-        const d = toStoreData(v, `${path}.${k}`);
+      for (const k of Object.keys(rec)) {
+        let d: unknown;
+        try {
+          d = encode(rec[k]);
+        } catch (e) {
+          throw within(e, `.${k}`);
+        }
         if (d !== undefined) out[k] = d;
       }
       return out;
     }
     default:
-      throw new TypeError(`${path}: a ${typeof value} cannot be stored`);
+      throw new At("", `a ${typeof value} cannot be stored`);
   }
 }
 
-/** The inverse of toStoreData. */
-export function fromStoreData(data: unknown, path = "data"): unknown {
-  if (Array.isArray(data)) return data.map((v, i) => fromStoreData(v, `${path}[${i}]`));
+/** `value` as JSON-safe data (see the module comment). Refuses functions, symbols and non-finite numbers. */
+export function toStoreData(value: unknown, path = "data"): unknown {
+  try {
+    return encode(value);
+  } catch (e) {
+    if (e instanceof At) throw new TypeError(`${path}${e.suffix}: ${e.reason}`);
+    throw e;
+  }
+}
+
+/**
+ * The decoded value, sharing every part of `data` that holds no tag: an object or array is copied only when
+ * something inside it changes (a filter row copies its top level for filterId and effectiveWeight and shares
+ * its conditions), so loading allocates little beyond what JSON.parse made.
+ */
+function decode(data: unknown): unknown {
   if (typeof data !== "object" || data === null) return data;
+  if (Array.isArray(data)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < data.length; i++) {
+      const v: unknown = data[i];
+      let d: unknown;
+      try {
+        d = decode(v);
+      } catch (e) {
+        throw within(e, `[${i}]`);
+      }
+      if (out === null && d !== v) out = data.slice(0, i);
+      if (out !== null) out.push(d);
+    }
+    return out ?? data;
+  }
   const rec = data as Record<string, unknown>;
   const keys = Object.keys(rec);
-  if (keys.length === 1 && typeof rec.$bigint === "string") return BigInt(rec.$bigint);
-  if (keys.length === 1 && typeof rec.$bytes === "string") return unhex(rec.$bytes, path);
-  const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = fromStoreData(rec[k], `${path}.${k}`);
-  return out;
+  if (keys.length === 1) {
+    if (typeof rec.$bigint === "string") return BigInt(rec.$bigint);
+    if (typeof rec.$bytes === "string") return unhex(rec.$bytes);
+  }
+  let out: Record<string, unknown> | null = null;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    const v = rec[k];
+    let d: unknown;
+    try {
+      d = decode(v);
+    } catch (e) {
+      throw within(e, `.${k}`);
+    }
+    if (out === null && d !== v) {
+      out = {};
+      for (let j = 0; j < i; j++) out[keys[j] as string] = rec[keys[j] as string];
+    }
+    if (out !== null) out[k] = d;
+  }
+  return out ?? rec;
+}
+
+/** The inverse of toStoreData. The result shares untagged parts with `data` (neither is to be mutated). */
+export function fromStoreData(data: unknown, path = "data"): unknown {
+  try {
+    return decode(data);
+  } catch (e) {
+    if (e instanceof At) throw new TypeError(`${path}${e.suffix}: ${e.reason}`);
+    throw e;
+  }
 }

@@ -21,7 +21,7 @@
  */
 import type { Clock } from "../base/clock.ts";
 import type { Guid } from "../base/guid.ts";
-import { GUID_NULL, newGuid, tryParseGuid } from "../base/guid.ts";
+import { GUID_NULL, tryParseGuid } from "../base/guid.ts";
 import { SeededRng } from "../base/rng.ts";
 import {
   type EngineBatchOp,
@@ -29,6 +29,9 @@ import {
   type Filter,
   FilterEngine,
   type FilterSpec,
+  freshGuid,
+  guidKey,
+  layerOf,
   type Sublayer,
 } from "../engine/index.ts";
 import {
@@ -42,6 +45,7 @@ import {
   findLayer,
   type SecurityDescriptor,
 } from "../fwp/index.ts";
+import { AuditLog, auditPersistentLoad, auditPolicyChanges } from "./audit/index.ts";
 import { fromStoreData, toStoreData } from "./codec.ts";
 import {
   checkEngineOptionValue,
@@ -78,6 +82,7 @@ import {
   type SpecOfKind,
   specOfObject,
 } from "./objects.ts";
+import { ALL_SERVICES_AUTO, gateStoredObjects, type ServiceStartTypeLookup } from "./provider-gating.ts";
 import {
   AccessControl,
   type BfeObjectType,
@@ -139,20 +144,34 @@ interface PendingEvent {
   readonly source: Guid;
 }
 
+/**
+ * One write of a transaction, kept small until commit: an add keeps its (frozen) object, and its replay
+ * spec and store data are made from it only when needed; a delete keeps its op and store change.
+ */
+type TxnWrite =
+  | {
+      readonly kind: ObjectKind;
+      readonly object: BfeObject;
+      readonly lifetime: Lifetime;
+      /** The explicit security descriptor given with the add, encoded when the add was made. */
+      readonly sd: Uint8Array | undefined;
+    }
+  | { readonly remove: EngineBatchOp; readonly change: StoreChange | undefined };
+
 /** An open transaction (explicit, H6). */
 interface Txn {
   readonly readOnly: boolean;
   readonly startedNs: bigint;
   staging: FilterEngine | null;
-  readonly ops: EngineBatchOp[];
-  readonly changes: StoreChange[];
+  /** Every write applied to `staging`, in order. */
+  readonly writes: TxnWrite[];
   /** Dynamic ownership changes: owner session on add, null on delete. */
   readonly owners: Map<string, Guid | null>;
   readonly events: PendingEvent[];
   /** Security descriptors set for objects added in the transaction, with what was there before (put back on abort). */
   readonly created: { type: BfeObjectType; key: Guid; previous: SecurityDescriptor | undefined }[];
-  /** Objects deleted in the transaction (their descriptors go at commit). */
-  readonly deleted: { type: BfeObjectType; key: Guid }[];
+  /** Objects deleted in the transaction (their descriptors go at commit), by `ownerKey(type, key)`. */
+  readonly deleted: Map<string, { type: BfeObjectType; key: Guid }>;
 }
 
 export interface SessionState {
@@ -195,6 +214,39 @@ interface View {
   owner(kind: ObjectKind, key: Guid): Guid | undefined;
 }
 
+/** A session's View: the transaction's ownership changes over the committed owners. */
+class SessionView implements View {
+  constructor(
+    readonly engine: FilterEngine,
+    readonly txnOwners: ReadonlyMap<string, Guid | null> | undefined,
+    readonly committed: ReadonlyMap<string, Guid>,
+  ) {}
+
+  owner(kind: ObjectKind, key: Guid): Guid | undefined {
+    const k = ownerKey(kind, key);
+    if (this.txnOwners?.has(k)) return this.txnOwners.get(k) ?? undefined;
+    return this.committed.get(k);
+  }
+}
+
+/** An object a spec references (for ADD_LINK and lifetime checks), or a layer. */
+interface Reference {
+  readonly kind: ObjectKind | "layer";
+  readonly key: Guid;
+  readonly object: BfeObject | null;
+  readonly path: string;
+}
+
+/** Adds the layer `x` names (if any) to `out`. */
+function layerReference(out: Reference[], x: unknown, path: string): void {
+  const l = layerOf(x);
+  if (l?.key != null) out.push({ kind: "layer", key: l.key, object: null, path });
+}
+
+function lifetimeMismatch(why: string, path: string): never {
+  return fail("FWP_E_LIFETIME_MISMATCH", `${why} (H17).`, path);
+}
+
 type ObjectRef = Guid | string | bigint | number;
 
 export class BfeCore {
@@ -202,6 +254,8 @@ export class BfeCore {
   readonly store: ObjectStore;
   readonly access: AccessControl;
   readonly netEvents: NetEventLog;
+  /** Security-log audits (H46). */
+  readonly audit: AuditLog;
   readonly clock: Clock;
   readonly timer: BfeTimer;
   readonly #randomBytes: (n: number) => Uint8Array;
@@ -224,6 +278,7 @@ export class BfeCore {
     this.store = init.store ?? MemoryStore.open();
     this.access = init.access ?? new AccessControl();
     this.netEvents = init.netEvents ?? new NetEventLog();
+    this.audit = init.audit ?? new AuditLog();
     this.timer = init.timer ?? new ManualTimer(init.clock);
     if (init.randomBytes !== undefined) this.#randomBytes = init.randomBytes;
     else {
@@ -233,7 +288,7 @@ export class BfeCore {
     this.engine = new FilterEngine({ randomBytes: this.#randomBytes, ...init.engineInit });
     this.#nextFilterId = this.engine.options.firstFilterId;
     this.#loadOptions();
-    this.#loadObjects();
+    this.#loadObjects(init.serviceStartType ?? ALL_SERVICES_AUTO);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -253,22 +308,40 @@ export class BfeCore {
    * H15: boot-time filters, then persistent objects, published in one batch (objects they reference
    * first, boot-time filters before persistent filters), so no classification sees a window with
    * neither. Boot-time filters stay enforced after start [INF: Windows removes them once BFE has
-   * started; this model has no separate boot phase, see docs].
+   * started; this model has no separate boot phase, see docs]. Providers whose service is not
+   * auto-start and their persistent filters load DISABLED (H16, provider-gating.ts); the objects added
+   * raise 5440–5444 (H46).
    */
-  #loadObjects(): void {
+  #loadObjects(serviceStartType: ServiceStartTypeLookup): void {
     const loaded = this.store.loadObjects();
-    const ops: EngineBatchOp[] = [];
-    const filters: EngineBatchOp[] = [];
-    const bootFilters: EngineBatchOp[] = [];
-    for (const o of loaded) {
-      const spec = fromStoreData(o.data, `${o.kind} ${o.key}`) as SpecOfKind[ObjectKind];
-      const op = this.#addOp(o.kind, spec);
-      if (o.kind !== "filter") ops.push(op);
-      else if (((spec as FilterSpec).flags ?? 0) & FILTER_FLAG_BOOTTIME) bootFilters.push(op);
-      else filters.push(op);
+    const gating = gateStoredObjects(
+      loaded.map((o) => ({
+        kind: o.kind,
+        key: o.key,
+        spec: fromStoreData(o.data, `${o.kind} ${o.key}`) as SpecOfKind[ObjectKind],
+      })),
+      serviceStartType,
+    );
+    type Entry = { kind: ObjectKind; op: EngineBatchOp };
+    const ops: Entry[] = [];
+    const filters: Entry[] = [];
+    const bootFilters: Entry[] = [];
+    for (const o of gating.specs) {
+      const e: Entry = { kind: o.kind, op: this.#addOp(o.kind, o.spec) };
+      if (o.kind !== "filter") ops.push(e);
+      else if (((o.spec as FilterSpec).flags ?? 0) & FILTER_FLAG_BOOTTIME) bootFilters.push(e);
+      else filters.push(e);
     }
     const all = [...ops, ...bootFilters, ...filters];
-    if (all.length > 0) this.engine.applyBatch(all);
+    if (all.length > 0) {
+      const results = this.engine.applyBatch(all.map((e) => e.op));
+      auditPersistentLoad(
+        this.audit,
+        all.map((e, i) => ({ kind: e.kind, object: results[i] as BfeObject })),
+        gating.disabledFilters,
+        this.clock.nowNs(),
+      );
+    }
     for (const o of loaded) {
       const sd = (o.data as { securityDescriptor?: unknown } | null)?.securityDescriptor;
       if (sd !== undefined) {
@@ -419,7 +492,7 @@ export class BfeCore {
 
   #freshKey(taken: (k: Guid) => boolean): Guid {
     for (;;) {
-      const k = newGuid(this.#randomBytes);
+      const k = freshGuid(this.#randomBytes);
       if (k !== GUID_NULL && !taken(k)) return k;
     }
   }
@@ -447,12 +520,11 @@ export class BfeCore {
       readOnly,
       startedNs: this.clock.nowNs(),
       staging: null,
-      ops: [],
-      changes: [],
+      writes: [],
       owners: new Map(),
       events: [],
       created: [],
-      deleted: [],
+      deleted: new Map(),
     };
   }
 
@@ -551,11 +623,20 @@ export class BfeCore {
     this.#usable(s);
     const txn = s.txn;
     if (txn === null) fail("FWP_E_NO_TXN_IN_PROGRESS", "No transaction to commit (H7).");
-    if (txn.ops.length > 0) {
+    if (txn.staging !== null && txn.writes.length > 0) {
       try {
-        this.engine.applyBatch(txn.ops, () => {
-          if (txn.changes.length > 0) this.store.commit(txn.changes);
-        });
+        // The staging fork validated every write against the state the live engine still holds (the
+        // write lock keeps other writers out): applyStaged publishes its objects as they are when it can
+        // prove that, and replays the writes with full validation otherwise.
+        const writes = txn.writes;
+        this.engine.applyStaged(
+          txn.staging,
+          () => writes.map((w) => ("remove" in w ? w.remove : this.#addOp(w.kind, specOfObject(w.kind, w.object)))),
+          () => {
+            const changes = this.#storeChanges(writes);
+            if (changes.length > 0) this.store.commit(changes);
+          },
+        );
       } catch (e) {
         this.#discard(s);
         throw e;
@@ -566,7 +647,20 @@ export class BfeCore {
     if (!txn.readOnly) this.#release(s);
     // Subscribers are checked for READ on deleted objects with their descriptors still in place (H29).
     this.#deliver(txn.events);
-    for (const d of txn.deleted) this.access.deleteObject(d.type, d.key);
+    for (const d of txn.deleted.values()) this.access.deleteObject(d.type, d.key);
+  }
+
+  /** The store changes of a transaction's writes, in order (persistent and boot-time objects only). */
+  #storeChanges(writes: readonly TxnWrite[]): StoreChange[] {
+    const out: StoreChange[] = [];
+    for (const w of writes) {
+      if ("remove" in w) {
+        if (w.change !== undefined) out.push(w.change);
+      } else if (w.lifetime === "persistent" || w.lifetime === "bootTime") {
+        out.push(this.#putChange(w.kind, w.object, w.sd));
+      }
+    }
+    return out;
   }
 
   /** FwpmTransactionAbort0 (H9). */
@@ -596,15 +690,7 @@ export class BfeCore {
 
   #view(s: SessionState): View {
     const txn = s.txn;
-    const engine = txn?.staging ?? this.engine;
-    return {
-      engine,
-      owner: (kind, key) => {
-        const k = ownerKey(kind, key);
-        if (txn?.owners.has(k)) return txn.owners.get(k) ?? undefined;
-        return this.#owners.get(k);
-      },
-    };
+    return new SessionView(txn?.staging ?? this.engine, txn?.owners, this.#owners);
   }
 
   #find(engine: FilterEngine, kind: ObjectKind, ref: ObjectRef): BfeObject | undefined {
@@ -678,9 +764,12 @@ export class BfeCore {
       } as const
     )[kind];
     const given = (spec as unknown as Record<string, unknown>)[field];
-    const out: Record<string, unknown> = { ...spec };
-    if (given === undefined || given === null || (typeof given === "string" && tryParseGuid(given) === GUID_NULL)) {
-      out[field] = this.#freshKey((k) => this.#find(view.engine, kind, k) !== undefined);
+    // Object.assign, not a spread: properties added to a spread copy give every copy a hidden class of its
+    // own (V8), which made each add several times slower and every later read of the spec megamorphic.
+    const out = Object.assign({}, spec) as unknown as Record<string, unknown>;
+    if (given === undefined || given === null || (typeof given === "string" && guidKey(given) === GUID_NULL)) {
+      const engine = view.engine;
+      out[field] = this.#freshKey((k) => this.#find(engine, kind, k) !== undefined);
     }
     if (kind === "filter" && out.filterId === undefined) out.filterId = this.#nextFilterId;
     if (kind === "callout" && out.calloutId === undefined) out.calloutId = this.#nextCalloutId;
@@ -698,33 +787,17 @@ export class BfeCore {
   }
 
   /** References of a spec that exist in the view, as (kind, object, spec path). */
-  #references(
-    view: View,
-    kind: ObjectKind,
-    spec: Record<string, unknown>,
-  ): { kind: ObjectKind | "layer"; key: Guid; object: BfeObject | null; path: string }[] {
-    const out: { kind: ObjectKind | "layer"; key: Guid; object: BfeObject | null; path: string }[] = [];
-    const ref = (k: ObjectKind, x: unknown, path: string): void => {
-      if (typeof x !== "string") return;
-      const o = this.#find(view.engine, k, x);
-      if (o !== undefined) out.push({ kind: k, key: keyOfObject(k, o), object: o, path });
-    };
-    const layerRef = (x: unknown, path: string): void => {
-      if (typeof x !== "string" && typeof x !== "number" && (typeof x !== "object" || x === null)) return;
-      const l = findLayer(x as string);
-      if (l?.key != null) out.push({ kind: "layer", key: l.key, object: null, path });
-    };
-    if (kind !== "provider") ref("provider", spec.providerKey, "providerKey");
-    if (kind === "callout") layerRef(spec.applicableLayer, "applicableLayer");
+  #references(view: View, kind: ObjectKind, spec: Record<string, unknown>): Reference[] {
+    const out: Reference[] = [];
+    if (kind !== "provider") this.#ref(out, view, "provider", spec.providerKey, "providerKey");
+    if (kind === "callout") layerReference(out, spec.applicableLayer, "applicableLayer");
     if (kind === "filter") {
-      layerRef(spec.layer, "layer");
+      layerReference(out, spec.layer, "layer");
       const sl = spec.sublayer;
       let sublayer: Sublayer | undefined;
       if (sl === undefined || sl === null) sublayer = view.engine.defaultSublayer;
       else if (typeof sl === "string") {
-        const key = Object.hasOwn(FWPM_SUBLAYER, sl)
-          ? FWPM_SUBLAYER[sl as keyof typeof FWPM_SUBLAYER]
-          : tryParseGuid(sl);
+        const key = Object.hasOwn(FWPM_SUBLAYER, sl) ? FWPM_SUBLAYER[sl as keyof typeof FWPM_SUBLAYER] : guidKey(sl);
         sublayer =
           key === GUID_NULL
             ? view.engine.defaultSublayer
@@ -736,10 +809,18 @@ export class BfeCore {
         out.push({ kind: "sublayer", key: sublayer.subLayerKey, object: sublayer, path: "sublayer" });
       const action = spec.action as Record<string, unknown> | undefined;
       if (action !== undefined && typeof action === "object" && action !== null)
-        ref("callout", action.calloutKey, "action.calloutKey");
-      if (spec.providerContextKey !== undefined) ref("providerContext", spec.providerContextKey, "providerContextKey");
+        this.#ref(out, view, "callout", action.calloutKey, "action.calloutKey");
+      if (spec.providerContextKey !== undefined)
+        this.#ref(out, view, "providerContext", spec.providerContextKey, "providerContextKey");
     }
     return out;
+  }
+
+  /** Adds to `out` the object of `kind` that `x` names in the view, if any. */
+  #ref(out: Reference[], view: View, kind: ObjectKind, x: unknown, path: string): void {
+    if (typeof x !== "string") return;
+    const o = this.#find(view.engine, kind, x);
+    if (o !== undefined) out.push({ kind, key: keyOfObject(kind, o), object: o, path });
   }
 
   /**
@@ -760,18 +841,17 @@ export class BfeCore {
       const kind = r.kind;
       const other = this.#lifetime(view, kind, r.object);
       if (other === "builtin") continue;
-      const mismatch = (why: string): never => fail("FWP_E_LIFETIME_MISMATCH", `${why} (H17).`, r.path);
       if (other === "dynamic") {
         const owner = view.owner(kind, keyOfObject(kind, r.object));
-        if (lifetime !== "dynamic") mismatch(`A ${lifetime} object cannot reference a dynamic ${kind}`);
-        if (owner !== s.info.sessionKey) mismatch(`The ${kind} belongs to another dynamic session`);
+        if (lifetime !== "dynamic") lifetimeMismatch(`A ${lifetime} object cannot reference a dynamic ${kind}`, r.path);
+        if (owner !== s.info.sessionKey) lifetimeMismatch(`The ${kind} belongs to another dynamic session`, r.path);
       }
       if ((lifetime === "persistent" || lifetime === "bootTime") && other === "static")
-        mismatch(`A ${lifetime} object cannot reference a static ${kind}`);
+        lifetimeMismatch(`A ${lifetime} object cannot reference a static ${kind}`, r.path);
       if ((lifetime === "persistent" || lifetime === "bootTime") && other === "persistent") {
         const theirs = providerOfObject(kind, r.object);
         if (providerKey !== undefined && theirs !== undefined && theirs !== providerKey)
-          mismatch(`The persistent ${kind} belongs to provider ${theirs}, not ${providerKey}`);
+          lifetimeMismatch(`The persistent ${kind} belongs to provider ${theirs}, not ${providerKey}`, r.path);
       }
     }
   }
@@ -803,7 +883,7 @@ export class BfeCore {
     this.access.check(s.principal, kind, null, FWPM_ACTRL_ADD);
     const refs = this.#references(view, kind, rec);
     for (const r of refs) this.access.check(s.principal, r.kind, r.key, FWPM_ACTRL_ADD_LINK, r.path);
-    const providerKey = typeof rec.providerKey === "string" ? tryParseGuid(rec.providerKey) : undefined;
+    const providerKey = typeof rec.providerKey === "string" ? guidKey(rec.providerKey) : undefined;
     this.#checkLifetimes(view, s, lifetime, providerKey, refs);
     const sdInput = (spec as { readonly securityDescriptor?: SecurityDescriptorInput | null }).securityDescriptor;
     const sd =
@@ -825,15 +905,17 @@ export class BfeCore {
     this.access.createObject(kind, key, sd, s.principal);
     const event: PendingEvent = { change: this.#change(kind, CHANGE_ADD, object), object, source: s.info.sessionKey };
     if (txn !== null) {
-      txn.ops.push(this.#addOp(kind, specOfObject(kind, object)));
-      txn.changes.push(...this.#persistChanges(kind, lifetime, "put", object, sd));
+      const persisted = lifetime === "persistent" || lifetime === "bootTime";
+      txn.writes.push({
+        kind,
+        object,
+        lifetime,
+        sd: persisted && sd !== undefined ? encodeSecurityDescriptor(sd) : undefined,
+      });
       if (lifetime === "dynamic") txn.owners.set(ownerKey(kind, key), s.info.sessionKey);
       txn.created.push({ type: kind, key, previous });
       // A key deleted earlier in this transaction and added again keeps its new descriptor at commit.
-      for (let i = txn.deleted.length - 1; i >= 0; i--) {
-        const d = txn.deleted[i];
-        if (d !== undefined && d.type === kind && d.key === key) txn.deleted.splice(i, 1);
-      }
+      txn.deleted.delete(ownerKey(kind, key));
       txn.events.push(event);
     } else {
       if (lifetime === "dynamic") this.#setOwner(ownerKey(kind, key), s.info.sessionKey);
@@ -854,12 +936,15 @@ export class BfeCore {
     sd?: SecurityDescriptor,
   ): StoreChange[] {
     if (lifetime !== "persistent" && lifetime !== "bootTime") return [];
-    const key = keyOfObject(kind, o);
-    const k = kind as PersistedKind;
-    if (op === "delete") return [{ op, kind: k, key }];
-    const spec: Record<string, unknown> = { ...specOfObject(kind, o as never) };
-    if (sd !== undefined) spec.securityDescriptor = encodeSecurityDescriptor(sd);
-    return [{ op, kind: k, key, data: toStoreData(spec) }];
+    if (op === "delete") return [{ op, kind: kind as PersistedKind, key: keyOfObject(kind, o) }];
+    return [this.#putChange(kind, o, sd === undefined ? undefined : encodeSecurityDescriptor(sd))];
+  }
+
+  /** The store's put of an object: its complete spec, with its explicit descriptor's bytes when it has one. */
+  #putChange(kind: ObjectKind, o: BfeObject, sd: Uint8Array | undefined): StoreChange {
+    const spec = specOfObject(kind, o as never) as unknown as Record<string, unknown>;
+    const data = toStoreData(sd === undefined ? spec : { ...spec, securityDescriptor: sd });
+    return { op: "put", kind: kind as PersistedKind, key: keyOfObject(kind, o), data };
   }
 
   /** An implicit transaction (H6): takes the lock for the call (or fails, see the module comment). */
@@ -913,10 +998,9 @@ export class BfeCore {
     if (txn !== null) {
       txn.staging ??= this.engine.fork();
       txn.staging.applyBatch([op]);
-      txn.ops.push(op);
-      txn.changes.push(...this.#persistChanges(kind, lifetime, "delete", object));
+      txn.writes.push({ remove: op, change: this.#persistChanges(kind, lifetime, "delete", object)[0] });
       if (lifetime === "dynamic") txn.owners.set(ownerKey(kind, key), null);
-      txn.deleted.push({ type: kind, key });
+      txn.deleted.set(ownerKey(kind, key), { type: kind, key });
       txn.events.push(event);
     } else {
       this.#implicit(s, [op], () => this.#persistChanges(kind, lifetime, "delete", object));
@@ -1082,6 +1166,7 @@ export class BfeCore {
    */
   #deliver(events: readonly PendingEvent[]): void {
     if (events.length === 0) return;
+    auditPolicyChanges(this.audit, events, (k) => this.#sessions.get(k)?.info, this.clock.nowNs());
     for (const session of [...this.#sessions.values()]) {
       for (const sub of [...session.subscriptions]) {
         for (const e of events) {

@@ -16,6 +16,7 @@
  * bfe.engine.classify({ layer: "FWPM_LAYER_ALE_AUTH_CONNECT_V4", incomingValues }).action; // "FWP_ACTION_BLOCK"
  * ```
  */
+export * from "./audit/index.ts";
 export { Bfe } from "./bfe.ts";
 export { fromStoreData, toStoreData } from "./codec.ts";
 export { DEFAULT_TXN_WAIT_MS, TXN_WAIT_INFINITE } from "./core.ts";
@@ -49,6 +50,15 @@ export {
   type SpecOfKind,
   specOfObject,
 } from "./objects.ts";
+export {
+  ALL_SERVICES_AUTO,
+  type GatingOutcome,
+  gateStoredObjects,
+  isProviderGated,
+  type ServiceStartType,
+  type ServiceStartTypeLookup,
+  type StoredSpec,
+} from "./provider-gating.ts";
 export { BfeSession, type EnumTemplateOfKind, type KeyOptional, type WithSecurity } from "./session.ts";
 export { type BfeTimer, ManualTimer } from "./timer.ts";
 export type {

@@ -99,6 +99,7 @@ export function persistentFlag(kind: ObjectKind): number {
 
 export const FILTER_FLAG_BOOTTIME: number = FWPM_FILTER_FLAG.FWPM_FILTER_FLAG_BOOTTIME;
 export const FILTER_FLAG_DISABLED: number = FWPM_FILTER_FLAG.FWPM_FILTER_FLAG_DISABLED;
+export const PROVIDER_FLAG_DISABLED: number = FWPM_PROVIDER_FLAG.FWPM_PROVIDER_FLAG_DISABLED;
 
 /** The key of an object. */
 export function keyOfObject(kind: ObjectKind, o: BfeObject): Guid {
@@ -145,9 +146,13 @@ export function isBuiltin(kind: ObjectKind, o: BfeObject): boolean {
   return (kind === "provider" || kind === "sublayer" || kind === "callout") && (o as Provider).builtin;
 }
 
+/** `base` (a fresh literal, extended in place) with the members of `extra` that are defined. */
 function withOptional<T extends object>(base: T, extra: Record<string, unknown>): T {
-  const out = { ...base } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(extra)) if (v !== undefined) out[k] = v;
+  const out = base as Record<string, unknown>;
+  for (const k in extra) {
+    const v = extra[k];
+    if (v !== undefined) out[k] = v;
+  }
   return out as T;
 }
 
@@ -156,9 +161,11 @@ export function specOfObject<K extends ObjectKind>(kind: K, o: ObjectOfKind[K]):
   switch (kind) {
     case "provider": {
       const p = o as Provider;
+      // H16: DISABLED is output-only; a gated provider is restored with `disabled`.
+      const disabled = (p.flags & PROVIDER_FLAG_DISABLED) !== 0;
       return withOptional<ProviderSpec>(
-        { providerKey: p.providerKey, name: p.name, flags: p.flags },
-        { description: p.description },
+        { providerKey: p.providerKey, name: p.name, flags: (p.flags & ~PROVIDER_FLAG_DISABLED) >>> 0 },
+        { description: p.description, serviceName: p.serviceName, disabled: disabled ? true : undefined },
       ) as SpecOfKind[K];
     }
     case "providerContext": {
@@ -211,7 +218,7 @@ export function specOfObject<K extends ObjectKind>(kind: K, o: ObjectOfKind[K]):
             { type: f.action.type },
             { calloutKey: f.action.calloutKey, filterType: f.action.filterType },
           ),
-          flags: f.flags,
+          flags: (f.flags & ~FILTER_FLAG_DISABLED) >>> 0,
           filterId: f.filterId,
           effectiveWeight: f.effectiveWeight,
         },
@@ -220,6 +227,7 @@ export function specOfObject<K extends ObjectKind>(kind: K, o: ObjectOfKind[K]):
           providerKey: f.providerKey,
           providerContextKey: f.providerContextKey,
           rawContext: f.rawContext,
+          disabled: (f.flags & FILTER_FLAG_DISABLED) !== 0 ? true : undefined,
         },
       ) as SpecOfKind[K];
     }

@@ -7,9 +7,11 @@ import type { Clock } from "../base/clock.ts";
 import type { Guid } from "../base/guid.ts";
 import type { FilterEngineInit } from "../engine/index.ts";
 import type { LayerRef } from "../fwp/index.ts";
+import type { AuditLog } from "./audit/index.ts";
 import type { NetEventLog } from "./netevents/index.ts";
 import type { FilterEnumTemplate } from "./filter-template.ts";
 import type { ObjectKind } from "./objects.ts";
+import type { ServiceStartTypeLookup } from "./provider-gating.ts";
 import type { AccessControl } from "./security/index.ts";
 import type { ObjectStore } from "./store/index.ts";
 import type { BfeTimer } from "./timer.ts";
@@ -24,6 +26,14 @@ export interface BfeOpenInit {
   readonly access?: AccessControl;
   /** The net event log the engine options drive (H32). Default: `new NetEventLog()`. */
   readonly netEvents?: NetEventLog;
+  /** Security-log audits (H46), off until enabled per subcategory. Default: `new AuditLog()`. */
+  readonly audit?: AuditLog;
+  /**
+   * The start type of a provider's Windows service, asked at start for each stored provider with a
+   * serviceName (H16: not auto-start → the provider and its persistent filters load DISABLED). Default:
+   * every service is auto-start.
+   */
+  readonly serviceStartType?: ServiceStartTypeLookup;
   /** How the live FilterEngine is built (classifier, engine options). */
   readonly engineInit?: FilterEngineInit;
   /**

@@ -13,7 +13,7 @@
  * checked; V21 (notifyFn) is the engine's; V22–V24 belong to the BFE.
  */
 import type { Guid } from "../base/guid.ts";
-import { GUID_NULL, tryParseGuid } from "../base/guid.ts";
+import { GUID_NULL } from "../base/guid.ts";
 import {
   checkValueFitsField,
   decodeSecurityDescriptor,
@@ -25,8 +25,6 @@ import {
   type FwpErrorName,
   type FwpConditionValue,
   type FwpValue,
-  findCondition,
-  findLayer,
   isDataTypeName,
   type Layer,
   type LayerField,
@@ -34,6 +32,7 @@ import {
   UNSIGNED_INTEGER_TYPES,
   validateConditionValue,
 } from "../fwp/index.ts";
+import { conditionOf, fieldOf, guidOfValue, layerOf } from "./lookup.ts";
 import { foldCase, lengthWithoutNul } from "./match.ts";
 import type {
   Callout,
@@ -91,9 +90,7 @@ function isObject(x: unknown): x is Record<string, unknown> {
 }
 
 /** A GUID from a spec field (GUID text, braces allowed); undefined when absent. */
-function guidOf(x: unknown): Guid | undefined {
-  return typeof x === "string" ? tryParseGuid(x) : undefined;
-}
+const guidOf = guidOfValue;
 
 /** FWP_ACTION_* name or value → a filter action type, or undefined. */
 export function filterActionTypeOf(x: unknown): FilterActionType | undefined {
@@ -148,24 +145,33 @@ export function matchTypeAllows(
   }
 }
 
-/** V12: the input weight, checked (B1). */
+/** The weights and plain actions every filter may share (frozen): one object each, not one per filter. */
+const EMPTY_WEIGHT: FwpValue = Object.freeze({ type: "FWP_EMPTY" });
+const UINT8_WEIGHTS: readonly FwpValue[] = Array.from({ length: 16 }, (_, value) =>
+  Object.freeze({ type: "FWP_UINT8" as const, value }),
+);
+const PLAIN_ACTIONS: ReadonlyMap<FilterActionType, FilterAction> = new Map(
+  FILTER_ACTIONS.map((type) => [type, Object.freeze({ type })]),
+);
+
+/** V12: the input weight, checked (B1); frozen. */
 function checkWeight(w: unknown): FwpValue {
-  if (w === undefined) return { type: "FWP_EMPTY" };
+  if (w === undefined) return EMPTY_WEIGHT;
   if (!isObject(w))
     return fail("FWP_E_INVALID_WEIGHT", "weight", "A weight is FWP_EMPTY, FWP_UINT8 0..15 or FWP_UINT64.");
   switch (w.type) {
     case "FWP_EMPTY":
-      return { type: "FWP_EMPTY" };
+      return EMPTY_WEIGHT;
     case "FWP_UINT8":
       if (typeof w.value !== "number" || !Number.isInteger(w.value) || w.value < 0 || w.value > 15) {
         fail("FWP_E_INVALID_WEIGHT", "weight.value", `A FWP_UINT8 weight is a range 0..15, got ${String(w.value)}.`);
       }
-      return { type: "FWP_UINT8", value: w.value };
+      return UINT8_WEIGHTS[w.value] as FwpValue;
     case "FWP_UINT64":
       if (typeof w.value !== "bigint" || w.value < 0n || w.value > 0xffffffffffffffffn) {
         fail("FWP_E_INVALID_WEIGHT", "weight.value", "A FWP_UINT64 weight is a bigint 0..2^64-1.");
       }
-      return { type: "FWP_UINT64", value: w.value };
+      return Object.freeze({ type: "FWP_UINT64", value: w.value });
     default:
       return fail(
         "FWP_E_INVALID_WEIGHT",
@@ -197,9 +203,8 @@ function compileCondition(spec: unknown, index: number, layer: Layer, options: R
   if (!isObject(spec)) return fail("FWP_E_NULL_POINTER", path, "A condition must be an object.");
   // V13
   const fieldKeyText = spec.fieldKey;
-  const cond = typeof fieldKeyText === "string" ? findCondition(fieldKeyText) : undefined;
-  const field: LayerField | undefined =
-    cond?.key === null || cond === undefined ? undefined : layer.fields.find((f) => f.conditionKey === cond.key);
+  const cond = typeof fieldKeyText === "string" ? conditionOf(fieldKeyText) : undefined;
+  const field: LayerField | undefined = cond?.key === null || cond === undefined ? undefined : fieldOf(layer, cond.key);
   if (cond === undefined || field === undefined) {
     const what =
       cond === undefined
@@ -238,7 +243,10 @@ function compileCondition(spec: unknown, index: number, layer: Layer, options: R
   const onEmpty =
     (matchType === "FWP_MATCH_EQUAL" && value.type === "FWP_EMPTY") ||
     (matchType === "FWP_MATCH_NOT_EQUAL" && value.type !== "FWP_EMPTY" && !options.emptyNoMatchForNotEqual);
-  const base = {
+  // One literal (one hidden class) for the common case; the optional members follow in a fixed order.
+  const out: {
+    -readonly [K in keyof FilterCondition]: FilterCondition[K];
+  } = {
     fieldKey: cond.key as Guid,
     conditionName: field.condition,
     fieldIndex: field.index,
@@ -247,18 +255,34 @@ function compileCondition(spec: unknown, index: number, layer: Layer, options: R
     value,
     onEmpty,
   };
-  const extra: { foldedText?: string; suffixBytes?: Uint8Array; securityDescriptor?: typeof securityDescriptor } = {};
   if (matchType === "FWP_MATCH_EQUAL_CASE_INSENSITIVE" && value.type === "FWP_UNICODE_STRING_TYPE") {
-    extra.foldedText = foldCase(value.value);
+    out.foldedText = foldCase(value.value);
   }
   if (
     (matchType === "FWP_MATCH_PREFIX" || matchType === "FWP_MATCH_NOT_PREFIX") &&
     value.type === "FWP_BYTE_BLOB_TYPE"
   ) {
-    extra.suffixBytes = value.value.slice(0, lengthWithoutNul(value.value));
+    out.suffixBytes = value.value.slice(0, lengthWithoutNul(value.value));
   }
-  if (securityDescriptor !== undefined) extra.securityDescriptor = securityDescriptor;
-  return Object.freeze({ ...base, ...extra }) as FilterCondition;
+  if (securityDescriptor !== undefined) out.securityDescriptor = securityDescriptor;
+  return Object.freeze(out) as FilterCondition;
+}
+
+/** Conditions grouped by field over the whole list, for the usual handful of conditions: no Map. */
+function groupByField(conditions: readonly FilterCondition[]): FilterCondition[][] {
+  const groups: FilterCondition[][] = [];
+  for (const c of conditions) {
+    let g: FilterCondition[] | undefined;
+    for (const x of groups) {
+      if ((x[0] as FilterCondition).fieldKey === c.fieldKey) {
+        g = x;
+        break;
+      }
+    }
+    if (g === undefined) groups.push([c]);
+    else g.push(c);
+  }
+  return groups;
 }
 
 /**
@@ -280,7 +304,8 @@ export function groupConditions(
     );
     return Object.freeze([...positives, ...conditions.filter(negative).map((c) => Object.freeze([c]))]);
   }
-  if (nonAdjacent) {
+  if (nonAdjacent && conditions.length <= 16) groups.push(...groupByField(conditions));
+  else if (nonAdjacent) {
     const byKey = new Map<string, FilterCondition[]>();
     for (const c of conditions) {
       let g = byKey.get(c.fieldKey);
@@ -344,10 +369,7 @@ export function compileFilter(spec: FilterSpec, ctx: FilterCompileContext, filte
   }
   // V4
   const layerRef = s.layer;
-  const layer =
-    typeof layerRef === "string" || typeof layerRef === "number" || isObject(layerRef)
-      ? findLayer(layerRef as string)
-      : undefined;
+  const layer = layerOf(layerRef);
   if (layer === undefined || layer.key === null) {
     return fail(
       "FWP_E_LAYER_NOT_FOUND",
@@ -421,7 +443,9 @@ export function compileFilter(spec: FilterSpec, ctx: FilterCompileContext, filte
   const weight = checkWeight(s.weight);
   // V13–V18
   const specs = (s.conditions ?? []) as readonly unknown[];
-  const conditions = Object.freeze(specs.map((c, i) => compileCondition(c, i, layer, options)));
+  const compiled: FilterCondition[] = [];
+  for (let i = 0; i < specs.length; i++) compiled.push(compileCondition(specs[i], i, layer, options));
+  const conditions = Object.freeze(compiled);
   // V19
   let filterKey: Guid;
   if (s.filterKey === undefined || s.filterKey === null) filterKey = ctx.newGuid();
@@ -459,7 +483,7 @@ export function compileFilter(spec: FilterSpec, ctx: FilterCompileContext, filte
       ? Object.freeze({ type: actionType, calloutKey: callout.calloutKey })
       : filterType !== undefined
         ? Object.freeze({ type: actionType, filterType })
-        : Object.freeze({ type: actionType });
+        : (PLAIN_ACTIONS.get(actionType) as FilterAction);
   const filter: Filter = {
     filterId,
     filterKey,
@@ -467,7 +491,7 @@ export function compileFilter(spec: FilterSpec, ctx: FilterCompileContext, filte
     description: typeof s.description === "string" ? s.description : undefined,
     layer,
     sublayer,
-    weight: Object.freeze(weight),
+    weight,
     effectiveWeight: typeof restored === "bigint" ? restored : effectiveWeightOf(weight, autoPart),
     conditions,
     conditionGroups: groupConditions(
@@ -476,7 +500,7 @@ export function compileFilter(spec: FilterSpec, ctx: FilterCompileContext, filte
       options.andNegativeSameFieldConditions,
     ),
     action,
-    flags,
+    flags: s.disabled === true ? (flags | DISABLED) >>> 0 : flags,
     providerKey: provider?.providerKey,
     providerContextKey: providerContext?.providerContextKey,
     rawContext: (flags & HAS_PROVIDER_CONTEXT) === 0 && typeof s.rawContext === "bigint" ? s.rawContext : undefined,

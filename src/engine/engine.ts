@@ -12,7 +12,7 @@
  * callout, flowContext)` once per context so the callout's flowDeleteFn runs.
  */
 import type { Guid } from "../base/guid.ts";
-import { GUID_NULL, guidToBytes, newGuid, tryParseGuid } from "../base/guid.ts";
+import { GUID_NULL, guidToBytes, newGuid } from "../base/guid.ts";
 import { SeededRng } from "../base/rng.ts";
 import {
   BUILTIN_CALLOUTS,
@@ -31,6 +31,8 @@ import { type ArbitrationInput, ArbitrationRecorder, arbitrate, type RuntimeCall
 import type { Classifier, CompiledLayer, LayerPolicy, SublayerPolicy } from "./classifier.ts";
 import { compileFilter, type FilterCompileContext, isCalloutAction } from "./compile-filter.ts";
 import { linearClassifier } from "./linear.ts";
+import { freshGuid, guidOfValue } from "./lookup.ts";
+import { FILTER_FLAG_DISABLED, providerFields } from "./provider-spec.ts";
 import type {
   Callout,
   CalloutRegistration,
@@ -84,6 +86,14 @@ export type EngineBatchOp =
 /** What each op of a batch added or deleted, in op order. */
 export type EngineBatchResult = Provider | ProviderContext | Sublayer | Callout | Filter;
 
+/** One op a fork's batch applied, with what it added or deleted. */
+interface StagedOp {
+  readonly op: EngineBatchOp["op"];
+  /** The op itself for deletes (replayed as they are); null for adds (their result is published). */
+  readonly remove: EngineBatchOp | null;
+  readonly result: EngineBatchResult;
+}
+
 /** While a batch applies: the pre-batch state of every layer it touched, for classify (atomic publication). */
 interface BatchState {
   /** Compiled pre-batch states. */
@@ -102,9 +112,7 @@ function fail(code: FwpErrorName, path: string | undefined, detail: string): nev
   throw new FwpError(code, path === undefined ? { detail } : { path, detail });
 }
 
-function keyOf(x: unknown): Guid | undefined {
-  return typeof x === "string" ? tryParseGuid(x) : undefined;
-}
+const keyOf = guidOfValue;
 
 export class FilterEngine {
   readonly classifier: Classifier;
@@ -129,11 +137,38 @@ export class FilterEngine {
   #nextCalloutId = FIRST_CALLOUT_ID;
   #nextProviderContextId = 1n;
   readonly #registered = (key: Guid): RuntimeCallout | undefined => this.#registrations.get(key);
+  /** What compileFilter looks up, made once (an add allocates no closures). */
+  readonly #compileContext: FilterCompileContext;
+  /**
+   * Counts changes to the object tables; an engine whose count is unchanged holds the same objects. A
+   * fork's staged outcomes may be published as they are only while its origin's count is unchanged.
+   */
+  #version = 0;
+  /** For a fork: the engine it was taken from and that engine's #version at the time. */
+  #origin: FilterEngine | null = null;
+  #originVersion = 0;
+  /**
+   * For a fork: every op its batches applied since it was taken, with its result, in order; valid while
+   * #version === #journalVersion (any change outside a batch breaks it for good).
+   */
+  #journal: StagedOp[] | null = null;
+  #journalVersion = 0;
+  #journalBroken = false;
 
   constructor(init: FilterEngineInit = {}) {
     this.#init = init;
     this.classifier = init.classifier ?? linearClassifier;
     this.options = resolveEngineOptions(init.options);
+    this.#compileContext = {
+      options: this.options,
+      sublayer: (k) => this.#sublayers.get(k),
+      defaultSublayer: () => this.#defaultSublayer,
+      provider: (k) => this.#providers.get(k),
+      providerContext: (k) => this.#providerContexts.get(k),
+      callout: (k) => this.#callouts.get(k),
+      filterKeyExists: (k) => this.#filters.has(k),
+      newGuid: () => freshGuid(this.#randomBytes),
+    };
     if (init.randomBytes !== undefined) this.#randomBytes = init.randomBytes;
     else {
       const rng = new SeededRng(0x0ff1ce);
@@ -205,10 +240,11 @@ export class FilterEngine {
       providerKey: key,
       name: spec.name,
       description: spec.description,
-      flags: spec.flags ?? 0,
+      ...providerFields(spec),
       builtin: false,
     });
     this.#providers.set(key, p);
+    this.#version++;
     return p;
   }
 
@@ -225,6 +261,7 @@ export class FilterEngine {
       [...this.#providerContexts.values()].some((c) => c.providerKey === p.providerKey);
     if (used) fail("FWP_E_IN_USE", undefined, `Provider ${p.name} is still referenced.`);
     this.#providers.delete(p.providerKey);
+    this.#version++;
   }
 
   getProvider(providerKey: Guid | string): Provider | undefined {
@@ -274,6 +311,7 @@ export class FilterEngine {
       data: spec.data,
     });
     this.#providerContexts.set(key, c);
+    this.#version++;
     return c;
   }
 
@@ -287,6 +325,7 @@ export class FilterEngine {
       fail("FWP_E_IN_USE", undefined, `Provider context ${c.name} is still referenced.`);
     }
     this.#providerContexts.delete(c.providerContextKey);
+    this.#version++;
   }
 
   getProviderContext(providerContextKey: Guid | string): ProviderContext | undefined {
@@ -342,6 +381,7 @@ export class FilterEngine {
       builtin: false,
     });
     this.#sublayers.set(key, s);
+    this.#version++;
     return s;
   }
 
@@ -354,6 +394,7 @@ export class FilterEngine {
     if ([...this.#filters.values()].some((f) => f.sublayer === s))
       fail("FWP_E_IN_USE", undefined, `Sublayer ${s.name} holds filters.`);
     this.#sublayers.delete(s.subLayerKey);
+    this.#version++;
   }
 
   getSublayer(subLayerKey: Guid | string): Sublayer | undefined {
@@ -426,6 +467,7 @@ export class FilterEngine {
     const frozen = Object.freeze(c);
     this.#callouts.set(c.calloutKey, frozen);
     this.#calloutsById.set(c.calloutId, frozen);
+    this.#version++;
     const runtime = this.#registrations.get(c.calloutKey);
     if (runtime !== undefined) runtime.calloutId = c.calloutId;
   }
@@ -440,6 +482,7 @@ export class FilterEngine {
     }
     this.#callouts.delete(c.calloutKey);
     this.#calloutsById.delete(c.calloutId);
+    this.#version++;
     const runtime = this.#registrations.get(c.calloutKey);
     if (runtime !== undefined) runtime.calloutId = 0;
   }
@@ -517,16 +560,6 @@ export class FilterEngine {
    * the filter is not added, V21) and stores the filter. The layer recompiles on its next classify.
    */
   addFilter(spec: FilterSpec): Filter {
-    const ctx: FilterCompileContext = {
-      options: this.options,
-      sublayer: (k) => this.#sublayers.get(k),
-      defaultSublayer: () => this.#defaultSublayer,
-      provider: (k) => this.#providers.get(k),
-      providerContext: (k) => this.#providerContexts.get(k),
-      callout: (k) => this.#callouts.get(k),
-      filterKeyExists: (k) => this.#filters.has(k),
-      newGuid: () => newGuid(this.#randomBytes),
-    };
     const wanted = (spec as { readonly filterId?: unknown } | null)?.filterId;
     if (wanted !== undefined) {
       if (typeof wanted !== "bigint" || wanted <= 0n || wanted > 0xffffffffffffffffn) {
@@ -534,7 +567,13 @@ export class FilterEngine {
       }
       if (this.#filtersById.has(wanted)) fail("FWP_E_ALREADY_EXISTS", "filterId", `Filter id ${wanted} is in use.`);
     }
-    const filter = compileFilter(spec, ctx, wanted ?? this.#nextFilterId);
+    const filter = compileFilter(spec, this.#compileContext, wanted ?? this.#nextFilterId);
+    this.#publishFilter(filter);
+    return filter;
+  }
+
+  /** The end of an add: notifyFn ADD_FILTER (V21: a refusal fails the add), then the filter is stored. */
+  #publishFilter(filter: Filter): void {
     if (isCalloutAction(filter.action.type)) {
       const notify = this.#registrations.get(filter.action.calloutKey as Guid)?.registration.notifyFn;
       if (notify !== undefined) {
@@ -557,12 +596,12 @@ export class FilterEngine {
     }
     if (filter.filterId >= this.#nextFilterId) this.#nextFilterId = filter.filterId + 1n;
     this.#insertFilter(filter);
-    return filter;
   }
 
   #insertFilter(filter: Filter): void {
     this.#touchLayer(filter.layer.runtimeId, filter, true);
     this.#filters.set(filter.filterKey, filter);
+    this.#version++;
     this.#filtersById.set(filter.filterId, filter);
     let set = this.#filtersByLayer.get(filter.layer.runtimeId);
     if (set === undefined) {
@@ -575,6 +614,7 @@ export class FilterEngine {
   #removeFilter(filter: Filter): void {
     this.#touchLayer(filter.layer.runtimeId, filter, false);
     this.#filters.delete(filter.filterKey);
+    this.#version++;
     this.#filtersById.delete(filter.filterId);
     this.#filtersByLayer.get(filter.layer.runtimeId)?.delete(filter);
   }
@@ -694,23 +734,130 @@ export class FilterEngine {
     ops: readonly EngineBatchOp[],
     beforePublish?: (results: readonly EngineBatchResult[]) => void,
   ): EngineBatchResult[] {
+    return this.#runBatch(ops, null, beforePublish);
+  }
+
+  /**
+   * Publishes what `staged` — a fork of this engine — did since it was taken, all or nothing, exactly as
+   * `applyBatch(replay(), beforePublish)` would: the BFE's commit of a transaction staged on a fork (H9).
+   * When this engine holds exactly what it held when the fork was taken (nothing changed it since; the
+   * BFE's write lock sees to that) and the fork was changed only by batches, every op the fork applied meets
+   * this engine in the very state it met in the fork, so validating it again would give the same object:
+   * the fork's objects are published as they are, and `replay` is not called. Otherwise `replay()` — ops
+   * that re-create the fork's changes in order — is applied and validated as usual. Either way a callout
+   * hears of each filter added or deleted (notifyFn; the fork has none registered) and may refuse it.
+   * Errors: those of applyBatch.
+   */
+  applyStaged(
+    staged: FilterEngine,
+    replay: () => readonly EngineBatchOp[],
+    beforePublish?: (results: readonly EngineBatchResult[]) => void,
+  ): EngineBatchResult[] {
+    if (this.#batch !== null)
+      fail("FWP_E_TXN_IN_PROGRESS", undefined, "A batch is already being applied to this engine.");
+    const journal = staged.#journal;
+    const adoptable =
+      journal !== null &&
+      staged.#origin === this &&
+      staged.#originVersion === this.#version &&
+      !staged.#journalBroken &&
+      staged.#journalVersion === staged.#version;
+    return adoptable ? this.#runBatch(null, journal, beforePublish) : this.#runBatch(replay(), null, beforePublish);
+  }
+
+  /** applyBatch's machinery: `ops` validated one by one, or a fork's journal adopted (applyStaged). */
+  #runBatch(
+    ops: readonly EngineBatchOp[] | null,
+    adopt: readonly StagedOp[] | null,
+    beforePublish: ((results: readonly EngineBatchResult[]) => void) | undefined,
+  ): EngineBatchResult[] {
     if (this.#batch !== null)
       fail("FWP_E_TXN_IN_PROGRESS", undefined, "A batch is already being applied to this engine.");
     const batch: BatchState = { frozen: new Map(), deltas: new Map() };
     this.#batch = batch;
+    const versionBefore = this.#version;
     const undo: (() => void)[] = [];
     const results: EngineBatchResult[] = [];
     try {
-      for (const op of ops) results.push(this.#applyOp(op, undo));
+      if (ops !== null) for (const op of ops) results.push(this.#applyOp(op, undo));
+      if (adopt !== null) for (const entry of adopt) results.push(this.#adoptOp(entry, undo));
       beforePublish?.(results);
-      return results;
     } catch (e) {
       for (let i = undo.length - 1; i >= 0; i--) (undo[i] as () => void)();
       // The touched layers are back to their pre-batch filter sets: reuse their compiled states.
       for (const [id, state] of batch.frozen) this.#compiled.set(id, state);
+      // The undo put every object back. Unless foreign code ran meanwhile (a notifyFn, the callback),
+      // the engine holds what it held before, so a fork or a journal valid before stays valid.
+      if (this.#registrations.size === 0 && beforePublish === undefined) this.#version = versionBefore;
+      else this.#version++;
       throw e;
     } finally {
       this.#batch = null;
+    }
+    const journal = this.#journal;
+    if (journal !== null && !this.#journalBroken) {
+      if (this.#journalVersion !== versionBefore || ops === null) this.#journalBroken = true;
+      else {
+        for (let i = 0; i < results.length; i++) {
+          const op = ops[i] as EngineBatchOp;
+          const remove = op.op.startsWith("delete") ? op : null;
+          journal.push({ op: op.op, remove, result: results[i] as EngineBatchResult });
+        }
+        this.#journalVersion = this.#version;
+      }
+    }
+    return results;
+  }
+
+  /** Publishes one op of a fork's journal (see applyStaged); undo as #applyOp's. */
+  #adoptOp(entry: StagedOp, undo: (() => void)[]): EngineBatchResult {
+    switch (entry.op) {
+      case "addProvider": {
+        const p = entry.result as Provider;
+        this.#providers.set(p.providerKey, p);
+        this.#version++;
+        undo.push(() => this.#providers.delete(p.providerKey));
+        return p;
+      }
+      case "addProviderContext": {
+        const c = entry.result as ProviderContext;
+        if (c.providerContextId >= this.#nextProviderContextId) this.#nextProviderContextId = c.providerContextId + 1n;
+        this.#providerContexts.set(c.providerContextKey, c);
+        this.#version++;
+        undo.push(() => this.#providerContexts.delete(c.providerContextKey));
+        return c;
+      }
+      case "addSublayer": {
+        const s = entry.result as Sublayer;
+        this.#sublayers.set(s.subLayerKey, s);
+        this.#version++;
+        undo.push(() => this.#sublayers.delete(s.subLayerKey));
+        return s;
+      }
+      case "addCallout": {
+        const c = entry.result as Callout;
+        if (c.calloutId >= this.#nextCalloutId) this.#nextCalloutId = c.calloutId + 1;
+        this.#storeCallout(c);
+        undo.push(() => {
+          this.#callouts.delete(c.calloutKey);
+          this.#calloutsById.delete(c.calloutId);
+          const runtime = this.#registrations.get(c.calloutKey);
+          if (runtime !== undefined) runtime.calloutId = 0;
+        });
+        return c;
+      }
+      case "addFilter": {
+        const f = entry.result as Filter;
+        this.#publishFilter(f);
+        undo.push(() => {
+          this.#removeFilter(f);
+          this.#notifyQuietly(f, "FWPS_CALLOUT_NOTIFY_DELETE_FILTER");
+        });
+        return f;
+      }
+      default:
+        // Deletes run as usual (their checks are cheap next to an add's); the callout hears of them.
+        return this.#applyOp(entry.remove as EngineBatchOp, undo);
     }
   }
 
@@ -796,6 +943,8 @@ export class FilterEngine {
    */
   fork(): FilterEngine {
     const e = new FilterEngine({ ...this.#init, randomBytes: this.#randomBytes });
+    e.#origin = this;
+    e.#originVersion = this.#version;
     e.#providers.clear();
     for (const [k, v] of this.#providers) e.#providers.set(k, v);
     for (const [k, v] of this.#providerContexts) e.#providerContexts.set(k, v);
@@ -812,6 +961,8 @@ export class FilterEngine {
     e.#nextFilterId = this.#nextFilterId;
     e.#nextCalloutId = this.#nextCalloutId;
     e.#nextProviderContextId = this.#nextProviderContextId;
+    e.#journal = [];
+    e.#journalVersion = e.#version;
     return e;
   }
 
@@ -844,6 +995,7 @@ export class FilterEngine {
   #buildPolicy(layer: Layer, filters: Iterable<Filter>): LayerPolicy {
     const bySublayer = new Map<Sublayer, Filter[]>();
     for (const f of filters) {
+      if ((f.flags & FILTER_FLAG_DISABLED) !== 0) continue; // H16: kept as an object, never classified
       let list = bySublayer.get(f.sublayer);
       if (list === undefined) {
         list = [];

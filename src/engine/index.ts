@@ -30,6 +30,7 @@ export {
 export { filterActionTypeOf, groupConditions, matchTypeAllows, matchTypeOf } from "./compile-filter.ts";
 export { type EngineBatchOp, type EngineBatchResult, FilterEngine, type FilterEngineInit } from "./engine.ts";
 export { linearClassifier } from "./linear.ts";
+export { freshGuid, guidKey, isCanonicalGuid, layerOf } from "./lookup.ts";
 export { filterMatches, matchCondition } from "./match.ts";
 export type {
   Callout,

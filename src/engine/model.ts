@@ -50,8 +50,12 @@ export interface ProviderSpec {
   readonly providerKey: Guid | string;
   readonly name: string;
   readonly description?: string;
-  /** FWPM_PROVIDER_FLAG_* (PERSISTENT 0x1). */
+  /** FWPM_PROVIDER_FLAG_* (PERSISTENT 0x1). DISABLED (0x10) is output-only: FWP_E_INVALID_FLAGS (H16). */
   readonly flags?: number;
+  /** FWPM_PROVIDER0.serviceName: the Windows service whose start type gates the provider at BFE start (H16). */
+  readonly serviceName?: string;
+  /** Restore only (the BFE's provider gating at start, H16): the provider shows FWPM_PROVIDER_FLAG_DISABLED. */
+  readonly disabled?: boolean;
 }
 
 export interface Provider {
@@ -60,6 +64,8 @@ export interface Provider {
   readonly description: string | undefined;
   readonly flags: number;
   readonly builtin: boolean;
+  /** FWPM_PROVIDER0.serviceName (H16); absent when none. */
+  readonly serviceName?: string;
 }
 
 /** FWPM_PROVIDER_CONTEXT0, reduced to its key, owner and opaque data. */
@@ -185,6 +191,12 @@ export interface FilterSpec {
    * computing it from `weight` (B1–B5). A UINT64; anything else is FWP_E_INVALID_WEIGHT.
    */
   readonly effectiveWeight?: bigint;
+  /**
+   * Restore only (the BFE's provider gating at start, H16): the filter is kept as an object with
+   * FWPM_FILTER_FLAG_DISABLED (0x20) but never classified. Setting the DISABLED bit in `flags` instead is
+   * FWP_E_INVALID_FLAGS (output-only).
+   */
+  readonly disabled?: boolean;
 }
 
 /**

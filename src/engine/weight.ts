@@ -104,11 +104,17 @@ function specificity(matchType: string, value: FwpConditionValue): number {
 }
 
 /** The default automatic weight (B4 model, see the file comment). */
+/** `BigInt(specificity) << BigInt(slot * SLOT_BITS)` for every slot and specificity (no BigInt made per add). */
+const SHIFTED: readonly (readonly bigint[])[] = Array.from({ length: SLOTS + 1 }, (_, slot) =>
+  Array.from({ length: 16 }, (_, spec) => BigInt(spec) << BigInt(slot * SLOT_BITS)),
+);
+
 export function defaultAutoWeight(_layer: Layer, conditions: readonly AutoWeightCondition[]): bigint {
   let total = 0n;
   for (const c of conditions) {
     const slot = SLOTS - Math.min(c.fieldIndex, SLOTS - 1);
-    total += BigInt(specificity(c.matchType, c.value)) << BigInt(slot * SLOT_BITS);
+    const spec = specificity(c.matchType, c.value);
+    total += SHIFTED[slot]?.[spec] ?? BigInt(spec) << BigInt(slot * SLOT_BITS);
   }
   return total > AUTO_WEIGHT_MAX ? AUTO_WEIGHT_MAX : total;
 }

@@ -115,7 +115,7 @@ export function exportNetsh(bfe: Bfe, kind: "state" | "filters", options: NetshE
     flags: p.flags,
     extraFlags: [],
     providerData: null,
-    serviceName: "",
+    serviceName: p.serviceName ?? "",
   }));
   const layout = {
     bom: true,

@@ -117,7 +117,7 @@ describe("importNetsh (issue 4 item 6, done-when)", () => {
 describe("exportNetsh: export → import is lossless", () => {
   for (const f of FILES) {
     for (const kind of ["state", "filters"] as const) {
-      test(`${f} → ${kind}: exported, imported into a fresh BFE and exported again gives the same XML`, async () => {
+      test(`H48/H49: ${f} → ${kind}: exported, imported into a fresh BFE and exported again gives the same XML`, async () => {
         const { bfe } = await imported(f);
         const first = formatNetshXml(exportNetsh(bfe, kind, { nowNs: 1_700_000_000_000_000_000n }));
         const doc = parseNetshXml(first);

@@ -8,8 +8,8 @@
  * nor provider contexts: the ones its filters reference are added as stand-ins (weight 0, named
  * "(not in dump)") and reported.
  * What the engine model cannot carry is reported, not invented: netsh-only flag names
- * (FWPM_FILTER_FLAG_HAS_FILTER_ORIGIN), output-only bits (filter DISABLED, callout REGISTERED), provider
- * serviceName/providerData. SDDL the fwp codec cannot encode (machine-relative aliases such as LA,
+ * (FWPM_FILTER_FLAG_HAS_FILTER_ORIGIN), output-only bits (filter and provider DISABLED, callout
+ * REGISTERED), providerData. A provider's serviceName is kept (it gates the provider at BFE start, H16). SDDL the fwp codec cannot encode (machine-relative aliases such as LA,
  * conditional XA aces, SACLs) makes the import fail with the element path, or with
  * `unsupportedSddl: "skip"` skips that filter and reports it.
  */
@@ -23,6 +23,8 @@ import { netshCallouts, netshFilters } from "./model.ts";
 
 /** FWPM_FILTER_FLAG_DISABLED: output-only (H16). */
 const FILTER_DISABLED = 0x20;
+/** FWPM_PROVIDER_FLAG_DISABLED: output-only (H16); the BFE sets it at start from the provider's serviceName. */
+const PROVIDER_DISABLED = 0x10;
 const FILTER_PERSISTENT = 0x1;
 const FILTER_BOOTTIME = 0x2;
 const CALLOUT_PERSISTENT = 0x10000;
@@ -164,10 +166,11 @@ export async function importNetsh(
       session.addProvider({
         providerKey: p.providerKey,
         ...describe(p.displayData.name, p.displayData.description),
-        flags: p.flags,
+        flags: (p.flags & ~PROVIDER_DISABLED) >>> 0,
+        ...(p.serviceName === "" ? {} : { serviceName: p.serviceName }),
       });
       report.providers.added++;
-      if (p.serviceName !== "") drop("provider serviceName");
+      if ((p.flags & PROVIDER_DISABLED) !== 0) drop("provider flag FWPM_PROVIDER_FLAG_DISABLED (output-only)");
       if (p.providerData !== null) drop("provider providerData");
     }
     for (const s of doc.subLayers ?? []) {

@@ -51,7 +51,7 @@ function sameContent(a: readonly XmlElement[], b: readonly XmlElement[], path = 
 
 describe("netsh dumps: import and round trip (issue 4 item 6)", () => {
   for (const f of FILES) {
-    test(`${f}: parse then format gives the original, byte for byte`, () => {
+    test(`H48: ${f}: parse then format gives the original, byte for byte`, () => {
       assert.equal(formatNetshXml(doc(f)), TEXT[f]);
     });
 
@@ -63,11 +63,11 @@ describe("netsh dumps: import and round trip (issue 4 item 6)", () => {
       sameContent(parseXmlForest(again).elements, parseXmlForest(TEXT[f]).elements);
     });
 
-    test(`${f}: format then parse is lossless`, () => {
+    test(`H48/H49: ${f}: format then parse is lossless`, () => {
       assert.deepEqual(parseNetshXml(formatNetshXml(doc(f))), doc(f));
     });
 
-    test(`${f}: holds exactly as many filters, sublayers, providers and callouts as the file`, () => {
+    test(`H48: ${f}: holds exactly as many filters, sublayers, providers and callouts as the file`, () => {
       const expected = rawCounts(TEXT[f]);
       const d = doc(f);
       assert.equal(netshFilters(d).length, expected.filters);
@@ -93,7 +93,7 @@ describe("netsh dumps: import and round trip (issue 4 item 6)", () => {
 });
 
 describe("netsh dumps: what the typed document holds", () => {
-  test("show state: layers with fields, the second top-level element, sessions and typed keys", () => {
+  test("H48: show state: layers with fields, the second top-level element, sessions and typed keys", () => {
     const d = doc("keploy__wfpstate.xml");
     assert.equal(d.kind, "state");
     assert.equal(d.layout.bom, true);
@@ -119,7 +119,7 @@ describe("netsh dumps: what the typed document holds", () => {
     assert.ok(wsh !== undefined);
   });
 
-  test("show filters (fr-FR): localized names, weights and effective weights as Windows computed them", () => {
+  test("H49: show filters (fr-FR): localized names, weights and effective weights as Windows computed them", () => {
     const d = doc("le_voile__filters.xml");
     assert.equal(d.kind, "filters");
     assert.equal(d.layout.eol, "\r\n");
@@ -140,7 +140,7 @@ describe("netsh dumps: what the typed document holds", () => {
     }
   });
 
-  test("condition values: dotted-quad ranges on address fields, app-id blobs, SIDs, SDDL", () => {
+  test("H49: condition values: dotted-quad ranges on address fields, app-id blobs, SIDs, SDDL", () => {
     const all = FILES.flatMap((f) => netshFilters(doc(f)).flatMap((x) => x.conditions));
     const range = all.find(
       (c) => c.conditionValue.type === "FWP_RANGE_TYPE" && c.conditionValue.valueLow.type === "FWP_UINT32",
@@ -161,7 +161,7 @@ describe("netsh dumps: what the typed document holds", () => {
     assert.deepEqual(parseSid("S-1-0-0").length, 12);
   });
 
-  test("flags: unpublished names are kept by name, unknown bits as hex", () => {
+  test("H48/H49: flags: unpublished names are kept by name, unknown bits as hex", () => {
     const filters = netshFilters(doc("keploy__wfpstate.xml"));
     assert.ok(filters.some((f) => f.extraFlags.includes("FWPM_FILTER_FLAG_HAS_FILTER_ORIGIN")));
     const callouts = netshCallouts(doc("keploy__wfpstate.xml"));

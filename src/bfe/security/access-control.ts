@@ -216,7 +216,7 @@ export class AccessControl {
     const parsed = sd === null || sd === undefined ? undefined : toSecurityDescriptor(sd, path);
     const node: SecurityNode =
       parsed === undefined
-        ? { owner: creator, group: SID_LOCAL_SYSTEM, explicit: [], protected: false }
+        ? inheritingNode(creator)
         : {
             owner: sidText(parsed.owner) ?? creator,
             group: sidText(parsed.group) ?? SID_LOCAL_SYSTEM,
@@ -395,6 +395,21 @@ export class AccessControl {
     }
     return aces;
   }
+}
+
+const NO_ACES: readonly CheckAce[] = Object.freeze([]);
+/** Shared (immutable) nodes of objects created without a descriptor, by owner: one per creator, not per object. */
+const inheritingNodes = new Map<string, SecurityNode>();
+
+/** The node of an object created without a descriptor: the creator as owner, LocalSystem as group, no explicit ACE. */
+function inheritingNode(owner: string): SecurityNode {
+  let node = inheritingNodes.get(owner);
+  if (node === undefined) {
+    node = Object.freeze({ owner, group: SID_LOCAL_SYSTEM, explicit: NO_ACES, protected: false });
+    if (inheritingNodes.size >= 256) inheritingNodes.clear();
+    inheritingNodes.set(owner, node);
+  }
+  return node;
 }
 
 /** The owner a principal's new objects get: Administrators for an administrator (its token's default owner). */
