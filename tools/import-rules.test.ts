@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
-import { checkImports, folderOf, listImports } from "./import-rules.ts";
+import { allowedForTests, checkImports, folderOf, listImports } from "./import-rules.ts";
 
 const root = join(import.meta.dirname, "..");
 
@@ -46,6 +46,23 @@ describe("import direction (ARCHITECTURE.md table)", () => {
       "src/wire/ipv4.ts": "export const x = 1;\n",
     });
     assert.match(checkImports(dir)[0]?.reason ?? "", /through src\/wire\/index.ts/);
+  });
+
+  it("tests may import any lower folder, code only its direct ones, and nothing may import upward", () => {
+    const dir = tree({
+      "src/stack/a.test.ts": 'import { x } from "../engine/e.ts";\n',
+      "src/stack/b.ts": 'import { x } from "../engine/e.ts";\n',
+      "src/shim/c.test.ts": 'import { y } from "../stack/s.ts";\n',
+      "src/engine/e.ts": "export const x = 1;\n",
+      "src/stack/s.ts": "export const y = 1;\n",
+    });
+    const reasons = checkImports(dir).map((v) => `${v.file}: ${v.reason}`);
+    assert.deepEqual(reasons.sort(), [
+      "src/shim/c.test.ts: src/shim may not import src/stack",
+      "src/stack/b.ts: src/stack may not import src/engine",
+    ]);
+    assert.ok(allowedForTests("src/stack").includes("src/engine"));
+    assert.ok(!allowedForTests("src/engine").includes("src/shim"));
   });
 
   it("maps paths to folders", () => {

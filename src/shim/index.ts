@@ -1,0 +1,52 @@
+/**
+ * The shims: named classify points that turn what the stack knows into a layer's incoming values,
+ * metadata and layer data, call the filter engine, log the classification and report the verdict; and
+ * the ALE flow table. Imports base, wire, fwp and engine only.
+ *
+ * @example
+ * ```ts
+ * const shim = new Shim({ engine, clock, host: "client", log: (r) => records.push(r) });
+ * const v = shim.classifyAt("ALE_AUTH_CONNECT", {
+ *   facts: { ipVersion: 4, direction: "outbound", protocol: 6, localAddress, remoteAddress, localPort, remotePort },
+ * });
+ * if (!v.permit) connectFails();
+ * ```
+ */
+export type { ClassifyFacts, EmbeddedFacts, InterfaceFacts, PacketDirection, ProcessFacts } from "./facts.ts";
+export {
+  type AleAuthFamily,
+  type AleFlow,
+  AleFlowTable,
+  type AleFlowTableCounters,
+  type AleFlowTableOptions,
+  AUTH_LAYER_NAMES,
+} from "./flows.ts";
+export {
+  type DiscardMetadata,
+  type FragmentMetadata,
+  type MetadataInput,
+  metadataFor,
+  metadataMembersOf,
+  type ShimMetadata,
+} from "./metadata.ts";
+export {
+  type BindRequest,
+  type ConnectRequest,
+  type PacketLabel,
+  type PacketLayerData,
+  type SocketAddress,
+  type StreamCalloutIoPacket,
+  type StreamData,
+  tcpSegmentLabel,
+} from "./packet.ts";
+export {
+  type ClassifyInput,
+  type ClassifyPoint,
+  type ClassifyRecord,
+  layerOfPoint,
+  Shim,
+  type ShimCounters,
+  type ShimInit,
+  type ShimVerdict,
+} from "./shim.ts";
+export { addressTypeOf, incomingValuesFor, knownConditions } from "./values.ts";

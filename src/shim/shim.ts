@@ -1,0 +1,338 @@
+/**
+ * The shim: one named classify point per layer family, called where Windows classifies (flows.json,
+ * wfp-semantics.md §D–G). A point turns the stack's facts into the layer's incoming values and metadata,
+ * calls the engine, logs the classification, and — when the layer blocked and did not absorb — indicates
+ * the same data at the layer's discard twin with FWPS_DISCARD_METADATA0 {GENERAL, FIREWALL_POLICY,
+ * filterId} (F20, C17). Enforcement (drop, RST, ICMP suppression, teardown) is the caller's, on the
+ * verdict returned. Stack-originated discards (no endpoint, port unreachable, bad header) go through
+ * `discard`.
+ *
+ * ALE state lives in `flows` (AleFlowTable). A flow remembers the layer policy its authorization saw;
+ * when that layer's filters change, the next packet reauthorizes it (`reauthorizationDue` /
+ * `reauthorize`, G7–G12) at the layer where the flow was created, with IS_REAUTHORIZE and
+ * REAUTHORIZE_REASON_POLICY_CHANGE.
+ */
+import type { Clock } from "../base/index.ts";
+import type { ClassifyMetadata, ClassifyResult, FilterEngine } from "../engine/index.ts";
+import {
+  FWP_CONDITION_FLAG,
+  FWP_CONDITION_REAUTHORIZE_REASON,
+  FWPS_DISCARD_MODULE,
+  FWPS_GENERAL_DISCARD_REASON,
+  type FwpmLayerName,
+  getLayer,
+  type Layer,
+} from "../fwp/index.ts";
+import type { ClassifyFacts, PacketDirection } from "./facts.ts";
+import { type AleAuthFamily, type AleFlow, AleFlowTable, type AleFlowTableOptions, AUTH_LAYER_NAMES } from "./flows.ts";
+import { type DiscardMetadata, type MetadataInput, metadataFor } from "./metadata.ts";
+import type { PacketLabel } from "./packet.ts";
+import { incomingValuesFor } from "./values.ts";
+
+/** The classify points, named after their layers without `FWPM_LAYER_` and the IP version. */
+export type ClassifyPoint =
+  | "INBOUND_IPPACKET"
+  | "OUTBOUND_IPPACKET"
+  | "IPFORWARD"
+  | "INBOUND_TRANSPORT"
+  | "OUTBOUND_TRANSPORT"
+  | "STREAM"
+  | "STREAM_PACKET"
+  | "DATAGRAM_DATA"
+  | "INBOUND_ICMP_ERROR"
+  | "OUTBOUND_ICMP_ERROR"
+  | "ALE_BIND_REDIRECT"
+  | "ALE_RESOURCE_ASSIGNMENT"
+  | "ALE_AUTH_LISTEN"
+  | "ALE_CONNECT_REDIRECT"
+  | "ALE_AUTH_CONNECT"
+  | "ALE_AUTH_RECV_ACCEPT"
+  | "ALE_FLOW_ESTABLISHED"
+  | "ALE_ENDPOINT_CLOSURE"
+  | "ALE_RESOURCE_RELEASE";
+
+/** The layer of a classify point for an IP version. */
+export function layerOfPoint(point: ClassifyPoint, ipVersion: 4 | 6): Layer {
+  return getLayer(`FWPM_LAYER_${point}_V${ipVersion}` as FwpmLayerName);
+}
+
+/** How a classification shows in the log: flows.json's step vocabulary plus the decision. */
+export interface ClassifyRecord {
+  /** The injected clock's nanoseconds. */
+  readonly time: bigint;
+  readonly host: string;
+  readonly layer: Layer;
+  /** The packet's direction, or "none" for socket operations and forwarding. */
+  readonly direction: PacketDirection | "none";
+  readonly packet: PacketLabel;
+  readonly action: ClassifyResult["action"];
+  readonly absorbed: boolean;
+  readonly decidingFilter: ClassifyResult["decidingFilter"];
+  /** FWP_CONDITION_FLAG_* of the classification. */
+  readonly flags: number;
+  readonly facts: ClassifyFacts;
+  readonly result: ClassifyResult;
+  readonly metadata: MetadataInput;
+  /** Fragment number (1-based) for fragment indications. */
+  readonly fragment?: number;
+  /** Which socket a loopback indication belongs to ("client" / "server"), when the caller says. */
+  readonly side?: string;
+}
+
+/** One classification's input beyond the layer. */
+export interface ClassifyInput {
+  readonly facts: ClassifyFacts;
+  /** Default "none". */
+  readonly packet?: PacketLabel;
+  /** Default: facts.direction, else "none". */
+  readonly logDirection?: PacketDirection | "none";
+  readonly metadata?: MetadataInput;
+  readonly layerData?: unknown;
+  readonly classifyContext?: unknown;
+  /** The ALE flow of the packet, for flow handles and callout flow contexts. */
+  readonly flow?: AleFlow;
+  readonly fragment?: number;
+  readonly side?: string;
+}
+
+export interface ShimVerdict {
+  readonly layer: Layer;
+  /** The layer permitted the data (BLOCK absorbed or not is `permit: false`). */
+  readonly permit: boolean;
+  /** BLOCK with FWPS_CLASSIFY_OUT_FLAG_ABSORB: dropped silently, no discard indication (C16). */
+  readonly absorbed: boolean;
+  readonly result: ClassifyResult;
+  /** The discard-layer classification that followed a non-absorbed block, if the layer has a twin. */
+  readonly discard?: ClassifyResult;
+}
+
+export interface ShimInit {
+  readonly engine: FilterEngine;
+  readonly clock: Clock;
+  /** The host's name in the log. */
+  readonly host?: string;
+  /** Receives every classification, in order. */
+  readonly log?: (record: ClassifyRecord) => void;
+  /** Ask the engine for a trace on every classification (explain, learners). */
+  readonly trace?: boolean;
+  readonly flows?: AleFlowTableOptions;
+}
+
+/** Counters a host shows (visible drop counters). */
+export interface ShimCounters {
+  classifications: number;
+  blocked: number;
+  absorbed: number;
+  discardIndications: number;
+  reauthorizations: number;
+}
+
+export class Shim {
+  readonly engine: FilterEngine;
+  readonly clock: Clock;
+  readonly host: string;
+  readonly flows: AleFlowTable;
+  readonly counters: ShimCounters = {
+    classifications: 0,
+    blocked: 0,
+    absorbed: 0,
+    discardIndications: 0,
+    reauthorizations: 0,
+  };
+  log: ((record: ClassifyRecord) => void) | undefined;
+  trace: boolean;
+
+  constructor(init: ShimInit) {
+    this.engine = init.engine;
+    this.clock = init.clock;
+    this.host = init.host ?? "host";
+    this.log = init.log;
+    this.trace = init.trace ?? false;
+    this.flows = new AleFlowTable(init.flows);
+    this.flows.onFlowEnd = (flow) => this.#deleteFlowContexts(flow);
+  }
+
+  /** Classifies at a classify point, for the IP version of the facts. */
+  classifyAt(point: ClassifyPoint, input: ClassifyInput): ShimVerdict {
+    return this.classify(layerOfPoint(point, input.facts.ipVersion), input);
+  }
+
+  /** True when any filter exists at the point's layer (STREAM_PACKET is indicated only then, E19). */
+  hasFilters(point: ClassifyPoint, ipVersion: 4 | 6): boolean {
+    const policy = this.engine.layerPolicy(layerOfPoint(point, ipVersion));
+    return policy.sublayers.some((s) => s.filters.length > 0);
+  }
+
+  /**
+   * Classifies at `layer`; when it blocks without absorbing and the layer has a discard twin, indicates
+   * the same data there (the twin's verdict does not change the outcome: the data is already dropped).
+   */
+  classify(layer: Layer, input: ClassifyInput): ShimVerdict {
+    const result = this.#classifyOnce(layer, input);
+    const permit = result.action === "FWP_ACTION_PERMIT";
+    if (permit) return { layer, permit, absorbed: false, result };
+    this.counters.blocked++;
+    if (result.absorbed) {
+      this.counters.absorbed++;
+      return { layer, permit, absorbed: true, result };
+    }
+    if (layer.discardLayer === null) return { layer, permit, absorbed: false, result };
+    const discard = this.#classifyOnce(getLayer(layer.discardLayer), {
+      ...input,
+      metadata: {
+        ...input.metadata,
+        discardMetadata: {
+          discardModule: FWPS_DISCARD_MODULE.FWPS_DISCARD_MODULE_GENERAL,
+          discardReason: FWPS_GENERAL_DISCARD_REASON.FWPS_DISCARD_FIREWALL_POLICY,
+          filterId: result.decidingFilter?.filterId ?? 0n,
+        },
+      },
+    });
+    this.counters.discardIndications++;
+    return { layer, permit, absorbed: false, result, discard };
+  }
+
+  /**
+   * A discard the stack decided (F5, F6, F20): indicates the data at the discard layer of `point` with
+   * the stack's reason. The returned result tells whether a filter there blocked, which suppresses the
+   * stack's answer (RST, ICMP error): "stealth" (F6).
+   */
+  discard(point: ClassifyPoint, input: ClassifyInput, discard: DiscardMetadata): ClassifyResult {
+    const base = layerOfPoint(point, input.facts.ipVersion);
+    const layer = base.discardLayer === null ? base : getLayer(base.discardLayer);
+    this.counters.discardIndications++;
+    return this.#classifyOnce(layer, { ...input, metadata: { ...input.metadata, discardMetadata: discard } });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // ALE flows
+  // ---------------------------------------------------------------------------------------------
+
+  /** The layer policy identity a flow authorized at `layer` will be compared against. */
+  policyOf(layer: Layer): object {
+    return this.engine.layerPolicy(layer);
+  }
+
+  /**
+   * Files a new authorized flow after a PERMIT at ALE_AUTH_CONNECT or ALE_AUTH_RECV_ACCEPT (`authLayer`).
+   * `key` is empty for flows the caller keeps itself (a TCP connection).
+   */
+  createFlow(
+    key: string,
+    authLayer: Layer,
+    facts: ClassifyFacts,
+    direction: PacketDirection,
+    protocol: number,
+  ): AleFlow {
+    return this.flows.create({
+      key,
+      protocol,
+      authLayer,
+      authFamily: authLayer.subFamily as AleAuthFamily,
+      direction,
+      facts,
+      policy: this.policyOf(authLayer),
+      lastActivityNs: this.clock.nowNs(),
+    });
+  }
+
+  /** A filter was added to or removed from the layer where the flow was authorized (G7a, G12). */
+  reauthorizationDue(flow: AleFlow): boolean {
+    return flow.state === "authorized" && this.policyOf(flow.authLayer) !== flow.policy;
+  }
+
+  /**
+   * Reauthorizes `flow` for the packet described by `packetFacts` (G8–G10): classified at the layer where
+   * the flow was created, whatever the packet's direction, with the flow's ALE facts, IS_REAUTHORIZE and
+   * `reason` (default POLICY_CHANGE). Interface facts come from the packet only when it travels in the
+   * flow's direction (G9: the others are FWP_EMPTY). A PERMIT keeps the flow and records the new policy;
+   * a BLOCK goes to the discard layer and closes the flow (the caller tears the connection down).
+   */
+  reauthorize(
+    flow: AleFlow,
+    input: ClassifyInput,
+    reason: number = FWP_CONDITION_REAUTHORIZE_REASON.FWP_CONDITION_REAUTHORIZE_REASON_POLICY_CHANGE,
+  ): ShimVerdict {
+    this.counters.reauthorizations++;
+    const p = input.facts;
+    const sameDirection = p.direction === flow.direction;
+    const { arrivalInterface: _a, nextHopInterface: _n, ...kept } = flow.facts;
+    const from = sameDirection ? p : flow.facts;
+    const facts: ClassifyFacts = {
+      ...kept,
+      direction: p.direction ?? flow.direction,
+      flags: ((flow.facts.flags ?? 0) | FWP_CONDITION_FLAG.FWP_CONDITION_FLAG_IS_REAUTHORIZE) >>> 0,
+      reauthorizeReason: reason,
+      ...(from.iface !== undefined ? { iface: from.iface } : {}),
+      ...(sameDirection && p.arrivalInterface !== undefined ? { arrivalInterface: p.arrivalInterface } : {}),
+      ...(sameDirection && p.nextHopInterface !== undefined ? { nextHopInterface: p.nextHopInterface } : {}),
+    };
+    const verdict = this.classify(flow.authLayer, { ...input, facts, flow });
+    if (verdict.permit) flow.policy = this.policyOf(flow.authLayer);
+    else this.flows.close(flow);
+    return verdict;
+  }
+
+  /** Ends a flow: flowDeleteFn runs for each callout context on it (D17). */
+  closeFlow(flow: AleFlow): void {
+    this.flows.close(flow);
+  }
+
+  /** The ALE auth layer of a family for an IP version. */
+  authLayer(family: AleAuthFamily, ipVersion: 4 | 6): Layer {
+    return getLayer(AUTH_LAYER_NAMES[family][ipVersion === 4 ? 0 : 1]);
+  }
+
+  #deleteFlowContexts(flow: AleFlow): void {
+    for (const [calloutId, { layer, context }] of flow.contexts) {
+      this.engine.flowDeleted(layer, calloutId, context);
+    }
+    flow.contexts.clear();
+  }
+
+  #classifyOnce(layer: Layer, input: ClassifyInput): ClassifyResult {
+    const facts = input.facts;
+    const flow = input.flow;
+    const metadataInput: MetadataInput =
+      flow !== undefined && input.metadata?.flowHandle === undefined
+        ? { ...input.metadata, flowHandle: flow.flowHandle }
+        : (input.metadata ?? {});
+    const result = this.engine.classify({
+      layer,
+      incomingValues: incomingValuesFor(layer, facts),
+      metadata: metadataFor(layer, metadataInput) as unknown as ClassifyMetadata,
+      layerData: input.layerData,
+      classifyContext: input.classifyContext,
+      ...(flow !== undefined && flow.contexts.size > 0
+        ? {
+            flowContext: (calloutId: number) => {
+              const c = flow.contexts.get(calloutId);
+              return c !== undefined && c.layer === layer ? c.context : 0n;
+            },
+          }
+        : {}),
+      trace: this.trace,
+    });
+    this.counters.classifications++;
+    const log = this.log;
+    if (log !== undefined) {
+      log({
+        time: this.clock.nowNs(),
+        host: this.host,
+        layer,
+        direction: input.logDirection ?? facts.direction ?? "none",
+        packet: input.packet ?? "none",
+        action: result.action,
+        absorbed: result.absorbed,
+        decidingFilter: result.decidingFilter,
+        flags: facts.flags ?? 0,
+        facts,
+        result,
+        metadata: metadataInput,
+        ...(input.fragment !== undefined ? { fragment: input.fragment } : {}),
+        ...(input.side !== undefined ? { side: input.side } : {}),
+      });
+    }
+    return result;
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * From ClassifyFacts to a layer's incomingValue[]: one table maps each FWPM_CONDITION_* the stack can know
+ * to the fact it comes from, and each layer's field list (generated from fields.json) picks its entries.
+ * A field whose fact is absent, or that no fact feeds (IPsec realm, package family name, bitmaps), stays
+ * FWP_EMPTY (A6). The per-layer pick is compiled once.
+ * Sources: https://learn.microsoft.com/windows-hardware/drivers/network/data-field-identifiers,
+ * https://learn.microsoft.com/windows/win32/fwp/filtering-condition-identifiers-,
+ * wfp-semantics.md F16 (ICMP type/code in the port slots), G14 (identity fields)
+ */
+import type { IpAddress } from "../base/index.ts";
+import {
+  type ConditionName,
+  FWP_DIRECTION,
+  FWP_EMPTY_VALUE,
+  type FwpValue,
+  type Layer,
+  NL_ADDRESS_TYPE,
+} from "../fwp/index.ts";
+import type { ClassifyFacts, InterfaceFacts } from "./facts.ts";
+
+type Getter = (f: ClassifyFacts) => FwpValue | undefined;
+
+const u8 = (n: number | undefined): FwpValue | undefined =>
+  n === undefined ? undefined : { type: "FWP_UINT8", value: n & 0xff };
+const u16 = (n: number | undefined): FwpValue | undefined =>
+  n === undefined ? undefined : { type: "FWP_UINT16", value: n & 0xffff };
+const u32 = (n: number | undefined): FwpValue | undefined =>
+  n === undefined ? undefined : { type: "FWP_UINT32", value: n >>> 0 };
+const u64 = (n: bigint | undefined): FwpValue | undefined =>
+  n === undefined ? undefined : { type: "FWP_UINT64", value: BigInt.asUintN(64, n) };
+const blob = (b: Uint8Array | undefined): FwpValue | undefined =>
+  b === undefined ? undefined : { type: "FWP_BYTE_BLOB_TYPE", value: b };
+
+/** An address as the layer's family carries it: UINT32 (host order) for V4, BYTE_ARRAY16 for V6. */
+function address(a: IpAddress | undefined): FwpValue | undefined {
+  if (a === undefined) return undefined;
+  return a.version === 4
+    ? { type: "FWP_UINT32", value: a.value >>> 0 }
+    : { type: "FWP_BYTE_ARRAY16_TYPE", value: a.bytes };
+}
+
+/**
+ * NL_ADDRESS_TYPE of an address as the stack classifies it without interface knowledge: unspecified,
+ * multicast, limited broadcast, else unicast. A subnet-directed broadcast needs the interface prefix; the
+ * stack passes `localAddressType` / `destinationAddressType` for it.
+ */
+export function addressTypeOf(a: IpAddress): number {
+  if (a.isUnspecified()) return NL_ADDRESS_TYPE.NlatUnspecified;
+  if (a.isMulticast()) return NL_ADDRESS_TYPE.NlatMulticast;
+  if (a.version === 4 && a.value >>> 0 === 0xffffffff) return NL_ADDRESS_TYPE.NlatBroadcast;
+  return NL_ADDRESS_TYPE.NlatUnicast;
+}
+
+const localType: Getter = (f) =>
+  u8(f.localAddressType ?? (f.localAddress === undefined ? undefined : addressTypeOf(f.localAddress)));
+
+const destinationType: Getter = (f) => {
+  if (f.destinationAddressType !== undefined) return u8(f.destinationAddressType);
+  const dst = f.destinationAddress ?? (f.direction === "inbound" ? f.localAddress : f.remoteAddress);
+  return dst === undefined ? undefined : u8(addressTypeOf(dst));
+};
+
+const ifIndex = (i: InterfaceFacts | undefined): FwpValue | undefined => u32(i?.index);
+const ifLuid = (i: InterfaceFacts | undefined): FwpValue | undefined => u64(i?.luid);
+const ifType = (i: InterfaceFacts | undefined): FwpValue | undefined => u32(i?.type);
+const ifTunnel = (i: InterfaceFacts | undefined): FwpValue | undefined => u32(i?.tunnelType);
+const ifSub = (i: InterfaceFacts | undefined): FwpValue | undefined => u32(i?.subInterfaceIndex);
+const ifProfile = (i: InterfaceFacts | undefined): FwpValue | undefined => u32(i?.profileId);
+
+/** FWPM_CONDITION_* → the fact that feeds it. Conditions not listed stay FWP_EMPTY. */
+const GETTERS: Partial<Record<ConditionName, Getter>> = {
+  FWPM_CONDITION_IP_PROTOCOL: (f) => u8(f.protocol),
+  FWPM_CONDITION_IP_LOCAL_ADDRESS: (f) => address(f.localAddress),
+  FWPM_CONDITION_IP_REMOTE_ADDRESS: (f) => address(f.remoteAddress),
+  FWPM_CONDITION_IP_LOCAL_ADDRESS_TYPE: localType,
+  FWPM_CONDITION_IP_DESTINATION_ADDRESS_TYPE: destinationType,
+  FWPM_CONDITION_IP_SOURCE_ADDRESS: (f) => address(f.sourceAddress),
+  FWPM_CONDITION_IP_DESTINATION_ADDRESS: (f) => address(f.destinationAddress),
+  FWPM_CONDITION_IP_LOCAL_PORT: (f) => u16(f.localPort),
+  FWPM_CONDITION_IP_REMOTE_PORT: (f) => u16(f.remotePort),
+  FWPM_CONDITION_DIRECTION: (f) =>
+    f.direction === undefined
+      ? undefined
+      : u32(f.direction === "inbound" ? FWP_DIRECTION.FWP_DIRECTION_INBOUND : FWP_DIRECTION.FWP_DIRECTION_OUTBOUND),
+  FWPM_CONDITION_FLAGS: (f) => u32(f.flags ?? 0),
+  FWPM_CONDITION_COMPARTMENT_ID: (f) => u32(f.compartmentId ?? 1),
+  // The local interface.
+  FWPM_CONDITION_IP_LOCAL_INTERFACE: (f) => ifLuid(f.iface),
+  FWPM_CONDITION_INTERFACE_INDEX: (f) => ifIndex(f.iface),
+  FWPM_CONDITION_SUB_INTERFACE_INDEX: (f) => ifSub(f.iface),
+  FWPM_CONDITION_INTERFACE_TYPE: (f) => ifType(f.iface),
+  FWPM_CONDITION_TUNNEL_TYPE: (f) => ifTunnel(f.iface),
+  FWPM_CONDITION_CURRENT_PROFILE_ID: (f) => ifProfile(f.iface),
+  FWPM_CONDITION_LOCAL_INTERFACE_PROFILE_ID: (f) => ifProfile(f.iface),
+  FWPM_CONDITION_ORIGINAL_PROFILE_ID: (f) => ifProfile(f.iface),
+  FWPM_CONDITION_INTERFACE_QUARANTINE_EPOCH: (f) => (f.iface === undefined ? undefined : u64(0n)),
+  // The arrival interface (IPFORWARD: source interface).
+  FWPM_CONDITION_IP_ARRIVAL_INTERFACE: (f) => ifLuid(f.arrivalInterface),
+  FWPM_CONDITION_ARRIVAL_INTERFACE_INDEX: (f) => ifIndex(f.arrivalInterface),
+  FWPM_CONDITION_ARRIVAL_INTERFACE_TYPE: (f) => ifType(f.arrivalInterface),
+  FWPM_CONDITION_ARRIVAL_TUNNEL_TYPE: (f) => ifTunnel(f.arrivalInterface),
+  FWPM_CONDITION_ARRIVAL_INTERFACE_PROFILE_ID: (f) => ifProfile(f.arrivalInterface),
+  FWPM_CONDITION_IP_PHYSICAL_ARRIVAL_INTERFACE: (f) => ifLuid(f.arrivalInterface),
+  FWPM_CONDITION_SOURCE_INTERFACE_INDEX: (f) => ifIndex(f.arrivalInterface),
+  FWPM_CONDITION_SOURCE_SUB_INTERFACE_INDEX: (f) => ifSub(f.arrivalInterface),
+  // The next-hop interface (IPFORWARD: destination interface).
+  FWPM_CONDITION_IP_NEXTHOP_INTERFACE: (f) => ifLuid(f.nextHopInterface),
+  FWPM_CONDITION_NEXTHOP_INTERFACE_INDEX: (f) => ifIndex(f.nextHopInterface),
+  FWPM_CONDITION_NEXTHOP_SUB_INTERFACE_INDEX: (f) => ifSub(f.nextHopInterface),
+  FWPM_CONDITION_NEXTHOP_INTERFACE_TYPE: (f) => ifType(f.nextHopInterface),
+  FWPM_CONDITION_NEXTHOP_TUNNEL_TYPE: (f) => ifTunnel(f.nextHopInterface),
+  FWPM_CONDITION_NEXTHOP_INTERFACE_PROFILE_ID: (f) => ifProfile(f.nextHopInterface),
+  FWPM_CONDITION_IP_PHYSICAL_NEXTHOP_INTERFACE: (f) => ifLuid(f.nextHopInterface),
+  FWPM_CONDITION_IP_FORWARD_INTERFACE: (f) => ifLuid(f.nextHopInterface),
+  FWPM_CONDITION_DESTINATION_INTERFACE_INDEX: (f) => ifIndex(f.nextHopInterface),
+  FWPM_CONDITION_DESTINATION_SUB_INTERFACE_INDEX: (f) => ifSub(f.nextHopInterface),
+  // ALE identity (G14).
+  FWPM_CONDITION_ALE_APP_ID: (f) => blob(f.process?.appId),
+  FWPM_CONDITION_ALE_USER_ID: (f) =>
+    f.process === undefined ? undefined : { type: "FWP_TOKEN_ACCESS_INFORMATION_TYPE", value: f.process.token },
+  FWPM_CONDITION_ALE_PACKAGE_ID: (f) =>
+    f.process === undefined ? undefined : { type: "FWP_SID", value: f.process.packageSid },
+  FWPM_CONDITION_ALE_ORIGINAL_APP_ID: (f) => blob(f.originalAppId),
+  FWPM_CONDITION_ALE_PROMISCUOUS_MODE: (f) => u32(f.promiscuousMode),
+  FWPM_CONDITION_REAUTHORIZE_REASON: (f) => u32(f.reauthorizeReason ?? 0),
+  FWPM_CONDITION_ORIGINAL_ICMP_TYPE: (f) => u16(f.originalIcmpType),
+  // ICMP errors.
+  FWPM_CONDITION_ICMP_TYPE: (f) => u16(f.icmpType),
+  FWPM_CONDITION_ICMP_CODE: (f) => u16(f.icmpCode),
+  FWPM_CONDITION_EMBEDDED_PROTOCOL: (f) => u8(f.embedded?.protocol),
+  FWPM_CONDITION_EMBEDDED_LOCAL_ADDRESS_TYPE: (f) =>
+    f.embedded === undefined ? undefined : u8(addressTypeOf(f.embedded.localAddress)),
+  FWPM_CONDITION_EMBEDDED_REMOTE_ADDRESS: (f) => address(f.embedded?.remoteAddress),
+  FWPM_CONDITION_EMBEDDED_LOCAL_PORT: (f) => u16(f.embedded?.localPort),
+  FWPM_CONDITION_EMBEDDED_REMOTE_PORT: (f) => u16(f.embedded?.remotePort),
+};
+
+/** The compiled pick of one layer: for each field a getter, or none. */
+interface LayerWriter {
+  readonly size: number;
+  readonly indexes: readonly number[];
+  readonly getters: readonly Getter[];
+}
+
+const WRITERS = new Map<number, LayerWriter>();
+
+function writerOf(layer: Layer): LayerWriter {
+  let w = WRITERS.get(layer.runtimeId);
+  if (w === undefined) {
+    const indexes: number[] = [];
+    const getters: Getter[] = [];
+    for (const field of layer.fields) {
+      // ICMP_TYPE / ICMP_CODE share their GUIDs with IP_LOCAL_PORT / IP_REMOTE_PORT (F16); the field
+      // names the condition a layer documents, and the getter follows the layer's family.
+      const g = GETTERS[field.condition];
+      if (g === undefined) continue;
+      indexes.push(field.index);
+      getters.push(g);
+    }
+    w = { size: layer.fields.length, indexes, getters };
+    WRITERS.set(layer.runtimeId, w);
+  }
+  return w;
+}
+
+/** incomingValue[] of `layer` for `facts`: every field the facts can feed, FWP_EMPTY elsewhere. */
+export function incomingValuesFor(layer: Layer, facts: ClassifyFacts): FwpValue[] {
+  const w = writerOf(layer);
+  const values = new Array<FwpValue>(w.size).fill(FWP_EMPTY_VALUE);
+  for (let i = 0; i < w.indexes.length; i++) {
+    const v = (w.getters[i] as Getter)(facts);
+    if (v !== undefined) values[w.indexes[i] as number] = v;
+  }
+  return values;
+}
+
+/** The conditions this module can feed (for docs and tests). */
+export function knownConditions(): readonly ConditionName[] {
+  return Object.keys(GETTERS) as ConditionName[];
+}
