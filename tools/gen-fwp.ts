@@ -24,6 +24,7 @@ const REFERENCE_FILES = [
   "sublayers.json",
   "providers.json",
   "errors.json",
+  "flows.json",
 ] as const;
 
 /**
@@ -151,6 +152,26 @@ interface Reference {
     keyingModules: JsonNamedGuid[];
   };
   errors: { errors: JsonError[]; ntstatusOnly: JsonNtstatusOnly[] };
+  flows: JsonFlow[];
+}
+
+interface JsonFlowStep {
+  layer: string;
+  packet: string;
+  direction: string;
+  note?: string;
+  flags?: string[];
+  side?: string;
+  fragment?: number;
+}
+interface JsonFlow {
+  scenario: string;
+  role: string;
+  ipVersion: number;
+  steps: JsonFlowStep[];
+  source: string;
+  inferred?: boolean;
+  notes?: string;
 }
 
 function readReference(dir: string): Reference {
@@ -170,6 +191,7 @@ function readReference(dir: string): Reference {
     sublayers: read("sublayers.json") as Reference["sublayers"],
     providers: read("providers.json") as Reference["providers"],
     errors: read("errors.json") as Reference["errors"],
+    flows: read("flows.json") as Reference["flows"],
   };
 }
 
@@ -270,6 +292,19 @@ function checkReference(ref: Reference): void {
     ref.errors.errors.map((e) => e.name),
     "error",
   );
+  const fwpmLayers = new Set(ref.layers.layers.map((l) => l.fwpmName));
+  const conditionFlags = new Set(ref.enums.groups.FWP_CONDITION_FLAG?.values.map((v) => v.name) ?? []);
+  checkUnique(
+    ref.flows.map((f) => f.scenario),
+    "flow scenario",
+  );
+  for (const f of ref.flows) {
+    check(f.ipVersion === 4 || f.ipVersion === 6, `flow ${f.scenario}: ipVersion ${f.ipVersion}`);
+    for (const step of f.steps) {
+      check(fwpmLayers.has(step.layer), `flow ${f.scenario}: unknown layer ${step.layer}`);
+      for (const flag of step.flags ?? []) check(conditionFlags.has(flag), `flow ${f.scenario}: unknown flag ${flag}`);
+    }
+  }
   for (const e of ref.errors.errors) {
     check(/^FWP_E_[A-Z0-9_]+$/.test(e.name), `error name ${e.name}`);
     check(Number.isInteger(e.value) && e.value >>> 0 === e.value, `${e.name}: value is not an unsigned 32-bit integer`);
@@ -758,6 +793,64 @@ export const FWP_ERROR_ROWS: readonly FwpErrorRow[] = [
   return out.join("");
 }
 
+function genFlows(ref: Reference): string {
+  const out: string[] = [HEADER("flows.json")];
+  out.push(`import type { FwpmLayerName } from "./layers.ts";
+
+/** One classification of a documented packet flow (wfp-semantics.md §F, flows.json). */
+export interface FlowStep {
+  readonly layer: FwpmLayerName;
+  /** SYN, SYN-ACK, ACK, data, FIN, RST, first-datagram, datagram, echo-request, echo-reply, icmp-error, fragment, reassembled, fragment-group, none. */
+  readonly packet: string;
+  /** The packet's direction, or "none" for socket events and forwarding. */
+  readonly direction: "inbound" | "outbound" | "none";
+  /** FWP_CONDITION_FLAG_* names expected on this classification. */
+  readonly flags: readonly string[];
+  /** Loopback: which socket the indication belongs to. */
+  readonly side: string | null;
+  /** Fragment number (1-based). */
+  readonly fragment: number | null;
+  readonly note: string | null;
+}
+
+/** A documented (or, with \`inferred\`, modelled) sequence of classifications. */
+export interface FlowScenario {
+  readonly scenario: string;
+  readonly role: "client" | "server" | "forwarder";
+  readonly ipVersion: 4 | 6;
+  readonly steps: readonly FlowStep[];
+  /** Sources, ";"-separated. */
+  readonly source: string;
+  readonly inferred: boolean;
+  readonly notes: string | null;
+}
+
+export const FLOW_SCENARIOS: readonly FlowScenario[] = [
+`);
+  for (const f of ref.flows) {
+    const row = {
+      scenario: f.scenario,
+      role: f.role,
+      ipVersion: f.ipVersion,
+      steps: f.steps.map((s) => ({
+        layer: s.layer,
+        packet: s.packet,
+        direction: s.direction,
+        flags: s.flags ?? [],
+        side: s.side ?? null,
+        fragment: s.fragment ?? null,
+        note: s.note ?? null,
+      })),
+      source: f.source,
+      inferred: f.inferred === true,
+      notes: f.notes ?? null,
+    };
+    out.push(`  ${JSON.stringify(row)},\n`);
+  }
+  out.push("];\n");
+  return out.join("");
+}
+
 /** The generated files (name inside src/fwp/generated → text) for the tables in `dir`. */
 export function generateFwp(dir: string = referenceDir()): Map<string, string> {
   const ref = readReference(dir);
@@ -769,6 +862,7 @@ export function generateFwp(dir: string = referenceDir()): Map<string, string> {
     ["enums.ts", genEnums(ref)],
     ["builtins.ts", genBuiltins(ref)],
     ["errors.ts", genErrors(ref)],
+    ["flows.ts", genFlows(ref)],
   ]);
 }
 

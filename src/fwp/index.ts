@@ -180,3 +180,4 @@ export {
   type ParseValueOptions,
   parseConditionValue,
 } from "./value-text.ts";
+export { FLOW_SCENARIOS, type FlowScenario, type FlowStep } from "./generated/flows.ts";

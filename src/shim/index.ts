@@ -50,3 +50,6 @@ export {
   type ShimVerdict,
 } from "./shim.ts";
 export { addressTypeOf, incomingValuesFor, knownConditions } from "./values.ts";
+export * from "./constants.ts";
+export { type ProcessSpec, processFacts } from "./process.ts";
+export { type IpFragmentInfo, type IpPacketInfo, parseIpPacket, type TransportInfo } from "./ip-packet.ts";

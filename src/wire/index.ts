@@ -3,6 +3,7 @@
  * fail), a parsed repr (`parseXxx`) and an emitter (`emitXxx...`), plus the Internet checksum, the
  * dissector (`decodePacket`) and the pretty-printer. Errors are values (`WireError`).
  */
+export * from "./arp.ts";
 export * from "./checksum.ts";
 export * from "./decode.ts";
 export * from "./error.ts";

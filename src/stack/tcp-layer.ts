@@ -1,0 +1,948 @@
+/**
+ * The host side of TCP: sockets, listeners and the demultiplexing of segments to connections, with WFP's
+ * classify points around the protocol machine in ./tcp (flows.json tcp-*):
+ * - connect(): bind (ALE_BIND_REDIRECT, ALE_RESOURCE_ASSIGNMENT), ALE_CONNECT_REDIRECT, ALE_AUTH_CONNECT
+ *   (no packet: before the SYN exists, F4); then every segment OUTBOUND_TRANSPORT and OUTBOUND_IPPACKET;
+ *   the client's ALE_FLOW_ESTABLISHED comes with its final handshake ACK.
+ * - listen(): bind, ALE_AUTH_LISTEN. A SYN for a listener: INBOUND_IPPACKET, INBOUND_TRANSPORT,
+ *   ALE_AUTH_RECV_ACCEPT; the server's ALE_FLOW_ESTABLISHED when the final ACK arrives.
+ * - data: STREAM outbound when the app sends (before segmentation), STREAM inbound when in-order bytes
+ *   arrive; STREAM_PACKET around each segment only when filters exist there (E19, placed between STREAM
+ *   and TRANSPORT [INF]). FIN is a zero-length stream indication with the *_DISCONNECT flag.
+ * - a segment for no endpoint: INBOUND_TRANSPORT_DISCARD (InetDiscardEndpointNotFound) and a RST,
+ *   unless a filter blocks there (stealth, F6).
+ * - end: ALE_ENDPOINT_CLOSURE once per connection and per listener, ALE_RESOURCE_RELEASE for each
+ *   endpoint that had a RESOURCE_ASSIGNMENT (F13).
+ * - a policy change at the flow's ALE layer reauthorizes the next packet (G7–G12); a block tears the
+ *   connection down without a RST (flows.json tcp-reauth-failure: the teardown is not indicated).
+ */
+import type { IpAddress } from "../base/index.ts";
+import {
+  type AleFlow,
+  type ClassifyFacts,
+  type ConnectRequest,
+  FWP_CONDITION_FLAG,
+  FWPS_DISCARD_MODULE,
+  FWPS_STREAM_FLAG,
+  INET_DISCARD_REASON,
+  type EmbeddedFacts,
+  type IpPacketInfo,
+  type PacketLabel,
+  type PacketLayerData,
+  type StreamCalloutIoPacket,
+  tcpSegmentLabel,
+} from "../shim/index.ts";
+import { IpProtocol, parseTcp, TCP_ACK, TCP_RST, TCP_SYN, type TcpRepr, verifyTcpChecksum } from "../wire/index.ts";
+import { aleBind, aleCloseEndpoint, releaseResource } from "./ale.ts";
+import { buildTcp, pseudo } from "./build.ts";
+import type { Host } from "./host.ts";
+import { unmapped } from "./host.ts";
+import type { RouteResult } from "./ip-layer.ts";
+import type { NetInterface } from "./nic.ts";
+import { packetFacts } from "./packet-facts.ts";
+import type { Process } from "./process.ts";
+import {
+  anyAddress,
+  asSocketAddress,
+  type SocketBase,
+  type SocketError,
+  SocketFailure,
+  socketFacts,
+} from "./sockets.ts";
+import {
+  type TcpCloseReason,
+  TcpConnection,
+  type TcpEnvironment,
+  TcpListener,
+  type TcpOutSegment,
+  type TcpTuning,
+  resetFor,
+} from "./tcp/index.ts";
+
+const FLAG = FWP_CONDITION_FLAG;
+const SF = FWPS_STREAM_FLAG;
+
+export interface TcpLayerOptions {
+  readonly tuning?: TcpTuning;
+  /** Default listen backlog (completed connections waiting for accept). */
+  readonly backlog?: number;
+}
+
+/** How a socket's life went, for scenario outcomes. */
+export type TcpOutcome = "connected" | "refused" | "timed-out" | "blocked" | "reset" | "aborted" | "unreachable";
+
+export class TcpSocket implements SocketBase {
+  readonly protocol = IpProtocol.Tcp;
+  readonly endpointHandle: bigint;
+  localAddress: IpAddress | undefined;
+  localPort = 0;
+  bound = false;
+  closed = false;
+  remoteAddress: IpAddress | undefined;
+  remotePort = 0;
+  connection: TcpConnection | undefined;
+  flow: AleFlow | undefined;
+  listener: TcpListener | undefined;
+  /** "client" for a connecting socket, "server" for a listener and the connections it accepts. */
+  side: "client" | "server" = "client";
+  outcome: TcpOutcome | undefined;
+  error: SocketError | undefined;
+  bytesSent = 0;
+  bytesReceived = 0;
+  /** Bytes the app wrote that the send buffer could not take yet. */
+  pending: Uint8Array[] = [];
+  /** Received bytes not yet read (when no onData handler is set). */
+  readonly received: Uint8Array[] = [];
+  remoteClosed = false;
+  shutdownRequested = false;
+  onConnect: (() => void) | undefined;
+  onData: ((bytes: Uint8Array) => void) | undefined;
+  onEnd: (() => void) | undefined;
+  onClose: ((reason: TcpCloseReason | "blocked") => void) | undefined;
+  onAccept: ((s: TcpSocket) => void) | undefined;
+  readonly accepted: TcpSocket[] = [];
+  /** Set once ENDPOINT_CLOSURE was indicated. */
+  endpointClosed = false;
+
+  constructor(
+    readonly layer: TcpLayer,
+    readonly process: Process,
+    readonly family: 4 | 6,
+    readonly dualMode: boolean,
+  ) {
+    this.endpointHandle = layer.host.newEndpointHandle();
+  }
+
+  bind(address?: IpAddress, port = 0): void {
+    this.layer.bind(this, address ?? anyAddress(this.family), port, false);
+  }
+
+  connect(address: IpAddress, port: number): void {
+    this.layer.connect(this, address, port);
+  }
+
+  listen(backlog?: number): void {
+    this.layer.listen(this, backlog);
+  }
+
+  /** Queues data; STREAM (outbound) is classified first. Returns the bytes the stream layer let through. */
+  send(data: Uint8Array): number {
+    return this.layer.send(this, data);
+  }
+
+  /** Half-close: FIN after the queued data. */
+  shutdown(): void {
+    this.layer.shutdown(this);
+  }
+
+  close(): void {
+    this.layer.close(this);
+  }
+
+  abort(): void {
+    this.layer.abort(this);
+  }
+
+  get state(): string {
+    if (this.listener !== undefined && !this.closed) return "LISTEN";
+    return this.connection?.state ?? "CLOSED";
+  }
+}
+
+function fourTuple(localAddress: IpAddress, localPort: number, remoteAddress: IpAddress, remotePort: number): string {
+  return `${unmapped(localAddress).toString()}|${localPort}|${unmapped(remoteAddress).toString()}|${remotePort}`;
+}
+
+export interface TcpLayerCounters {
+  segmentsIn: number;
+  segmentsOut: number;
+  checksumErrors: number;
+  noEndpoint: number;
+  resetsSent: number;
+  synDropsBacklog: number;
+  blockedIn: number;
+  blockedOut: number;
+  reauthTeardowns: number;
+}
+
+export class TcpLayer {
+  readonly sockets: TcpSocket[] = [];
+  readonly #connections = new Map<string, TcpSocket>();
+  readonly counters: TcpLayerCounters = {
+    segmentsIn: 0,
+    segmentsOut: 0,
+    checksumErrors: 0,
+    noEndpoint: 0,
+    resetsSent: 0,
+    synDropsBacklog: 0,
+    blockedIn: 0,
+    blockedOut: 0,
+    reauthTeardowns: 0,
+  };
+
+  constructor(
+    readonly host: Host,
+    readonly options: TcpLayerOptions = {},
+  ) {}
+
+  socket(process: Process, family: 4 | 6 = 4, dualMode = false): TcpSocket {
+    const s = new TcpSocket(this, process, family, dualMode);
+    this.sockets.push(s);
+    return s;
+  }
+
+  /** Live connections (for counters and tests). */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  #portInUse = (port: number): boolean => this.sockets.some((s) => s.bound && !s.closed && s.localPort === port);
+
+  bind(s: TcpSocket, address: IpAddress, port: number, implicit: boolean): void {
+    if (s.closed) throw new SocketFailure("WSAEINVAL", "socket closed");
+    if (s.bound) throw new SocketFailure("WSAEINVAL", "already bound");
+    aleBind(this.host, s, address, port, implicit, this.#portInUse);
+  }
+
+  #identity(s: TcpSocket) {
+    return {
+      processId: s.process.processId,
+      processPath: s.process.facts.appId,
+      token: s.process.facts.token,
+      transportEndpointHandle: s.endpointHandle,
+      compartmentId: 1,
+    };
+  }
+
+  #mss(route: RouteResult): number {
+    const overhead = route.src.version === 4 ? 40 : 60;
+    const mtu = Math.min(
+      route.iface.mtu,
+      this.host.ip.pathMtu.get(route.nextHop.toString()) ?? Number.POSITIVE_INFINITY,
+    );
+    return Math.max(route.src.version === 4 ? 536 : 1220, Math.min(65495, mtu - overhead));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Active open
+  // -------------------------------------------------------------------------------------------
+
+  connect(s: TcpSocket, address: IpAddress, port: number): void {
+    const host = this.host;
+    if (s.closed || s.connection !== undefined || s.listener !== undefined)
+      throw new SocketFailure("WSAEINVAL", "socket in use");
+    let dst = unmapped(address);
+    if (s.family === 4 && dst.version === 6) throw new SocketFailure("WSAEINVAL", "IPv6 address on an IPv4 socket");
+    s.side = "client";
+    if (!s.bound) this.bind(s, anyAddress(s.family), 0, true);
+    const bound = s.localAddress === undefined || s.localAddress.isUnspecified() ? undefined : unmapped(s.localAddress);
+    let route = host.ip.route(dst, bound);
+    if (route === undefined) {
+      s.outcome = "unreachable";
+      s.error = "WSAENETUNREACH";
+      throw new SocketFailure("WSAENETUNREACH", `no route to ${dst}`);
+    }
+    const meta = this.#identity(s);
+    const request: ConnectRequest = {
+      kind: "connect-request",
+      localAddressAndPort: { address: route.src, port: s.localPort },
+      remoteAddressAndPort: { address: dst, port },
+      portReservationToken: 0n,
+      localRedirectTargetPID: 0,
+      previousVersion: null,
+      modifierFilterId: 0n,
+      localRedirectHandle: undefined,
+      localRedirectContext: undefined,
+    };
+    // CONNECT_REDIRECT runs before the route is final: no IS_LOOPBACK there (flows.json tcp-loopback-connect).
+    const redirectFacts = socketFacts(s, {
+      localAddress: route.src,
+      remoteAddress: dst,
+      remotePort: port,
+      iface: route.iface.facts,
+    });
+    host.shim.classifyAt("ALE_CONNECT_REDIRECT", {
+      facts: redirectFacts,
+      packet: "none",
+      logDirection: "none",
+      layerData: request,
+      metadata: meta,
+      side: s.side,
+    });
+    // A redirecting callout may have changed the remote end (D30: AUTH_CONNECT sees the redirected one).
+    const redirected = request.remoteAddressAndPort;
+    if (!unmapped(redirected.address).equals(dst) || redirected.port !== port) {
+      dst = unmapped(redirected.address);
+      port = redirected.port;
+      const r2 = host.ip.route(dst, bound);
+      if (r2 === undefined) throw new SocketFailure("WSAENETUNREACH", `no route to ${dst}`);
+      route = r2;
+    }
+    const facts: ClassifyFacts = {
+      ...socketFacts(s, {
+        localAddress: route.src,
+        remoteAddress: dst,
+        remotePort: port,
+        direction: "outbound",
+        iface: route.iface.facts,
+        flags: route.loopback ? FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK : 0,
+      }),
+      nextHopInterface: route.iface.facts,
+    };
+    const auth = host.shim.classifyAt("ALE_AUTH_CONNECT", { facts, packet: "none", metadata: meta, side: s.side });
+    if (!auth.permit) {
+      // connect() fails; the socket stays bound until closesocket() (RESOURCE_RELEASE then).
+      s.outcome = "blocked";
+      s.error = "WSAEACCES";
+      throw new SocketFailure("WSAEACCES", `ALE_AUTH_CONNECT blocked the connection to ${dst}:${port}`);
+    }
+    s.remoteAddress = dst;
+    s.remotePort = port;
+    s.flow = host.shim.createFlow("", auth.layer, facts, "outbound", IpProtocol.Tcp);
+    const localAddress = route.src;
+    this.#connections.set(fourTuple(localAddress, s.localPort, dst, port), s);
+    const env = this.#environment(s, localAddress, route);
+    s.connection = TcpConnection.connect(env, {
+      ...this.options.tuning,
+      mss: this.#mss(route),
+      localPort: s.localPort,
+      remotePort: port,
+      rng: host.rng,
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Passive open
+  // -------------------------------------------------------------------------------------------
+
+  listen(s: TcpSocket, backlog?: number): void {
+    const host = this.host;
+    if (s.closed || s.connection !== undefined) throw new SocketFailure("WSAEINVAL", "socket in use");
+    if (!s.bound) throw new SocketFailure("WSAEINVAL", "listen before bind");
+    s.side = "server";
+    const facts = socketFacts(s, {});
+    const v = host.shim.classifyAt("ALE_AUTH_LISTEN", {
+      facts,
+      packet: "none",
+      logDirection: "none",
+      metadata: this.#identity(s),
+    });
+    if (!v.permit) {
+      s.outcome = "blocked";
+      s.error = "WSAEACCES";
+      throw new SocketFailure("WSAEACCES", `ALE_AUTH_LISTEN blocked listening on port ${s.localPort}`);
+    }
+    s.listener = new TcpListener({ backlog: backlog ?? this.options.backlog ?? 200 });
+  }
+
+  #listenerFor(dst: IpAddress, port: number): TcpSocket | undefined {
+    let wildcard: TcpSocket | undefined;
+    for (const s of this.sockets) {
+      if (s.listener === undefined || s.closed || s.localPort !== port) continue;
+      const fits = s.family === dst.version || (s.family === 6 && s.dualMode && dst.version === 4);
+      if (!fits) continue;
+      const a = s.localAddress;
+      if (a === undefined || a.isUnspecified()) wildcard ??= s;
+      else if (unmapped(a).equals(dst)) return s;
+    }
+    return wildcard;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Segments in
+  // -------------------------------------------------------------------------------------------
+
+  input(
+    iface: NetInterface,
+    packet: Uint8Array,
+    info: IpPacketInfo,
+    flags: number,
+    label: PacketLabel,
+    side?: string,
+  ): void {
+    const host = this.host;
+    const t = info.transport;
+    if (t === undefined) {
+      host.ip.discard("MalformedHeader");
+      return;
+    }
+    this.counters.segmentsIn++;
+    const facts = packetFacts(info, "inbound", { iface: iface.facts, arrivalInterface: iface.facts, flags });
+    const payloadOffset = t.offset + t.headerLength;
+    const layerData: PacketLayerData = {
+      kind: "packet",
+      bytes: packet,
+      ipOffset: 0,
+      transportOffset: t.offset,
+      payloadOffset,
+      end: info.length,
+      dataOffset: payloadOffset,
+    };
+    const meta = {
+      ipHeaderSize: info.ipHeaderLength,
+      transportHeaderSize: t.headerLength,
+      compartmentId: 1,
+      packetDirection: 1,
+    };
+    if (!verifyTcpChecksum(packet, t.offset, info.length, pseudo(info.src, info.dst))) {
+      this.counters.checksumErrors++;
+      host.shim.discard(
+        "INBOUND_TRANSPORT",
+        { facts, packet: label, layerData, metadata: meta },
+        {
+          discardModule: FWPS_DISCARD_MODULE.FWPS_DISCARD_MODULE_TRANSPORT,
+          discardReason: INET_DISCARD_REASON.InetDiscardChecksumInvalid,
+          filterId: 0n,
+        },
+      );
+      return;
+    }
+    const parsed = parseTcp(packet, t.offset, info.length);
+    if (!parsed.ok) {
+      host.ip.discard("MalformedHeader");
+      return;
+    }
+    const repr = parsed.value;
+    const payload = packet.slice(payloadOffset, info.length);
+    const sideOpt = side !== undefined ? { side } : {};
+    const s = this.#connections.get(fourTuple(info.dst, repr.dstPort, info.src, repr.srcPort));
+    if (s !== undefined && s.connection !== undefined) {
+      const flow = s.flow;
+      const tr = host.shim.classifyAt("INBOUND_TRANSPORT", {
+        facts,
+        packet: label,
+        layerData,
+        metadata: { ...meta, transportEndpointHandle: s.endpointHandle },
+        ...(flow !== undefined ? { flow } : {}),
+        ...sideOpt,
+      });
+      if (!tr.permit) {
+        this.counters.blockedIn++;
+        return;
+      }
+      if (flow !== undefined && host.shim.reauthorizationDue(flow)) {
+        const aleFacts = this.#aleFactsIn(s, iface, info, repr, flags);
+        const v = host.shim.reauthorize(flow, {
+          facts: aleFacts,
+          packet: label,
+          layerData,
+          metadata: { ...meta, ...this.#identity(s) },
+          ...sideOpt,
+        });
+        if (!v.permit) {
+          this.#teardown(s, "aborted");
+          return;
+        }
+      }
+      this.#streamPacket(s, facts, label, layerData, meta, side);
+      s.connection.input(repr, payload);
+      return;
+    }
+    const listener =
+      (repr.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN ? this.#listenerFor(info.dst, repr.dstPort) : undefined;
+    if (listener?.listener !== undefined) {
+      this.#acceptSyn(listener, iface, info, repr, facts, label, layerData, meta, flags, side);
+      return;
+    }
+    // No endpoint (F6): the discard layer, then a RST unless a filter there blocks (stealth).
+    this.counters.noEndpoint++;
+    const r = host.shim.discard(
+      "INBOUND_TRANSPORT",
+      { facts, packet: label, layerData, metadata: meta, ...sideOpt },
+      {
+        discardModule: FWPS_DISCARD_MODULE.FWPS_DISCARD_MODULE_TRANSPORT,
+        discardReason: INET_DISCARD_REASON.InetDiscardEndpointNotFound,
+        filterId: 0n,
+      },
+    );
+    if (r.action !== "FWP_ACTION_PERMIT" || (repr.flags & TCP_RST) !== 0) return;
+    this.#sendReset(info, repr, payload.length, flags, side);
+  }
+
+  #aleFactsIn(s: TcpSocket, iface: NetInterface, info: IpPacketInfo, repr: TcpRepr, flags: number): ClassifyFacts {
+    return {
+      ...socketFacts(s, {
+        localAddress: info.dst,
+        remoteAddress: info.src,
+        remotePort: repr.srcPort,
+        direction: "inbound",
+        iface: (this.host.interfaceOwning(info.dst) ?? iface).facts,
+        flags,
+      }),
+      localPort: repr.dstPort,
+      arrivalInterface: iface.facts,
+    };
+  }
+
+  #acceptSyn(
+    listenSocket: TcpSocket,
+    iface: NetInterface,
+    info: IpPacketInfo,
+    repr: TcpRepr,
+    facts: ClassifyFacts,
+    label: PacketLabel,
+    layerData: PacketLayerData,
+    meta: Record<string, unknown>,
+    flags: number,
+    side?: string,
+  ): void {
+    const host = this.host;
+    const listener = listenSocket.listener as TcpListener;
+    const sideOpt = side !== undefined ? { side } : {};
+    const tr = host.shim.classifyAt("INBOUND_TRANSPORT", {
+      facts,
+      packet: label,
+      layerData,
+      metadata: { ...meta, aleClassifyRequired: true },
+      ...sideOpt,
+    });
+    if (!tr.permit) {
+      this.counters.blockedIn++;
+      return;
+    }
+    if (!listener.admitSyn()) {
+      this.counters.synDropsBacklog++;
+      return;
+    }
+    const child = new TcpSocket(this, listenSocket.process, listenSocket.family, listenSocket.dualMode);
+    child.side = "server";
+    child.localAddress = asSocketAddress(info.dst, listenSocket.family);
+    child.localPort = repr.dstPort;
+    child.remoteAddress = info.src;
+    child.remotePort = repr.srcPort;
+    const aleFacts = this.#aleFactsIn(child, iface, info, repr, flags);
+    const auth = host.shim.classifyAt("ALE_AUTH_RECV_ACCEPT", {
+      facts: aleFacts,
+      packet: label,
+      layerData,
+      metadata: { ...meta, ...this.#identity(child) },
+      ...sideOpt,
+    });
+    if (!auth.permit) {
+      listener.synFailed();
+      this.counters.blockedIn++;
+      return;
+    }
+    this.sockets.push(child);
+    child.flow = host.shim.createFlow("", auth.layer, aleFacts, "inbound", IpProtocol.Tcp);
+    const route = host.ip.route(info.src, info.dst);
+    if (route === undefined) {
+      listener.synFailed();
+      return;
+    }
+    this.#connections.set(fourTuple(info.dst, repr.dstPort, info.src, repr.srcPort), child);
+    const env = this.#environment(child, info.dst, route, listenSocket);
+    child.connection = TcpConnection.acceptSyn(env, repr, {
+      ...this.options.tuning,
+      mss: this.#mss(route),
+      rng: host.rng,
+    });
+  }
+
+  #sendReset(info: IpPacketInfo, repr: TcpRepr, payloadLength: number, flags: number, side?: string): void {
+    const host = this.host;
+    const route = host.ip.route(info.src, info.dst);
+    if (route === undefined) return;
+    const rst = resetFor(repr, payloadLength);
+    const transport = buildTcp(info.dst, info.src, rst, new Uint8Array(0));
+    const facts: ClassifyFacts = {
+      ipVersion: info.version,
+      direction: "outbound",
+      protocol: IpProtocol.Tcp,
+      localAddress: info.dst,
+      remoteAddress: info.src,
+      localPort: rst.srcPort,
+      remotePort: rst.dstPort,
+      iface: route.iface.facts,
+      nextHopInterface: route.iface.facts,
+      flags,
+    };
+    const peerSide = side === "client" ? "server" : side === "server" ? "client" : side;
+    const sideOpt = peerSide !== undefined ? { side: peerSide } : {};
+    const layerData: PacketLayerData = {
+      kind: "packet",
+      bytes: transport,
+      ipOffset: -1,
+      transportOffset: 0,
+      payloadOffset: transport.length,
+      end: transport.length,
+      dataOffset: 0,
+    };
+    const v = host.shim.classifyAt("OUTBOUND_TRANSPORT", {
+      facts,
+      packet: "RST",
+      layerData,
+      metadata: { transportHeaderSize: 20, compartmentId: 1 },
+      ...sideOpt,
+    });
+    if (!v.permit) return;
+    this.counters.resetsSent++;
+    host.ip.sendTransport({ route, dst: info.src, protocol: IpProtocol.Tcp, transport, label: "RST", ...sideOpt });
+  }
+
+  #streamPacket(
+    s: TcpSocket,
+    facts: ClassifyFacts,
+    label: PacketLabel,
+    layerData: PacketLayerData,
+    meta: Record<string, unknown>,
+    side?: string,
+  ): void {
+    const host = this.host;
+    if (!host.shim.hasFilters("STREAM_PACKET", s.family)) return;
+    host.shim.classifyAt("STREAM_PACKET", {
+      facts: { ...facts, ipVersion: s.family },
+      packet: label,
+      layerData,
+      metadata: { ...meta, transportEndpointHandle: s.endpointHandle },
+      ...(s.flow !== undefined ? { flow: s.flow } : {}),
+      ...(side !== undefined ? { side } : {}),
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The connection's environment: segments out and events
+  // -------------------------------------------------------------------------------------------
+
+  #environment(s: TcpSocket, localAddress: IpAddress, route: RouteResult, parent?: TcpSocket): TcpEnvironment {
+    const host = this.host;
+    const loop = route.loopback ? FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK : 0;
+    const outFacts = (repr: TcpRepr, payloadLength: number): ClassifyFacts =>
+      packetFacts(
+        {
+          version: localAddress.version,
+          src: localAddress,
+          dst: s.remoteAddress as IpAddress,
+          protocol: IpProtocol.Tcp,
+          ttl: 128,
+          offset: 0,
+          ipHeaderLength: 0,
+          length: 0,
+          transport: {
+            offset: 0,
+            headerLength: 20,
+            srcPort: repr.srcPort,
+            dstPort: repr.dstPort,
+            tcpFlags: repr.flags,
+            payloadLength,
+          },
+        },
+        "outbound",
+        { iface: route.iface.facts, nextHopInterface: route.iface.facts, flags: loop },
+      );
+    const aleFactsOut = (): ClassifyFacts =>
+      ({
+        ...(s.flow?.facts ?? {}),
+        direction: s.side === "client" ? "outbound" : "inbound",
+      }) as ClassifyFacts;
+    return {
+      scheduler: host.scheduler,
+      output: (seg: TcpOutSegment) => {
+        const label = tcpSegmentLabel(seg.repr.flags, seg.payload.length);
+        const transport = buildTcp(localAddress, s.remoteAddress as IpAddress, seg.repr, seg.payload);
+        const facts = outFacts(seg.repr, seg.payload.length);
+        const layerData: PacketLayerData = {
+          kind: "packet",
+          bytes: transport,
+          ipOffset: -1,
+          transportOffset: 0,
+          payloadOffset: transport.length - seg.payload.length,
+          end: transport.length,
+          dataOffset: 0,
+        };
+        const meta = {
+          transportHeaderSize: transport.length - seg.payload.length,
+          compartmentId: 1,
+          transportEndpointHandle: s.endpointHandle,
+          packetDirection: 0,
+        };
+        const flow = s.flow;
+        if (flow !== undefined && host.shim.reauthorizationDue(flow)) {
+          const v = host.shim.reauthorize(flow, {
+            facts: { ...aleFactsOut(), direction: "outbound" },
+            packet: label,
+            layerData,
+            metadata: { ...meta, ...this.#identity(s) },
+            side: s.side,
+          });
+          if (!v.permit) {
+            this.#teardown(s, "aborted");
+            return;
+          }
+        }
+        this.#streamPacket(s, facts, label, layerData, meta, s.side);
+        const v = host.shim.classifyAt("OUTBOUND_TRANSPORT", {
+          facts,
+          packet: label,
+          layerData,
+          metadata: meta,
+          ...(flow !== undefined ? { flow } : {}),
+          side: s.side,
+        });
+        if (!v.permit) {
+          this.counters.blockedOut++;
+          return;
+        }
+        this.counters.segmentsOut++;
+        host.ip.sendTransport({
+          route,
+          dst: s.remoteAddress as IpAddress,
+          protocol: IpProtocol.Tcp,
+          transport,
+          label,
+          ...(flow !== undefined ? { flow } : {}),
+          side: s.side,
+        });
+      },
+      onEstablished: () => {
+        const flow = s.flow;
+        const direction = s.side === "client" ? "outbound" : "inbound";
+        if (flow !== undefined) {
+          host.shim.classifyAt("ALE_FLOW_ESTABLISHED", {
+            facts: { ...flow.facts, direction },
+            packet: "ACK",
+            metadata: { ...this.#identity(s), flowHandle: flow.flowHandle },
+            flow,
+            side: s.side,
+          });
+        }
+        s.outcome = "connected";
+        if (parent?.listener !== undefined) {
+          parent.listener.established();
+          parent.accepted.push(s);
+          parent.onAccept?.(s);
+        } else s.onConnect?.();
+      },
+      onData: (bytes: Uint8Array) => this.#receiveStream(s, bytes, 0),
+      onRemoteFin: () => {
+        s.remoteClosed = true;
+        this.#receiveStream(s, new Uint8Array(0), SF.FWPS_STREAM_FLAG_RECEIVE_DISCONNECT);
+        s.onEnd?.();
+      },
+      onReset: () => {
+        s.outcome = s.outcome === "connected" ? "reset" : "refused";
+        s.error = s.outcome === "reset" ? "WSAECONNRESET" : "WSAECONNREFUSED";
+      },
+      onClosed: (reason: TcpCloseReason) => {
+        if (reason === "timed-out" && s.outcome !== "connected") s.outcome = "timed-out";
+        if (reason === "timed-out") s.error = "WSAETIMEDOUT";
+        this.#connectionGone(s, reason, parent);
+      },
+      onWritable: () => this.#flushPending(s),
+    };
+  }
+
+  /** STREAM inbound (E1): the bytes go to the app only if the stream layer permits them. */
+  #receiveStream(s: TcpSocket, bytes: Uint8Array, extraFlags: number): void {
+    const host = this.host;
+    const conn = s.connection;
+    const io: StreamCalloutIoPacket = {
+      kind: "stream",
+      streamData: { flags: SF.FWPS_STREAM_FLAG_RECEIVE | extraFlags, data: bytes, dataLength: bytes.length },
+      missedBytes: 0,
+      countBytesRequired: 0,
+      countBytesEnforced: 0,
+      streamAction: 0,
+    };
+    const permit =
+      s.flow === undefined ||
+      host.shim.classifyAt("STREAM", {
+        facts: this.#streamFacts(s, "inbound"),
+        packet: extraFlags !== 0 ? "FIN" : "data",
+        layerData: io,
+        metadata: { flowHandle: s.flow.flowHandle, compartmentId: 1 },
+        flow: s.flow,
+        side: s.side,
+      }).permit;
+    if (bytes.length > 0) conn?.consume(bytes.length);
+    if (!permit || bytes.length === 0) return;
+    s.bytesReceived += bytes.length;
+    if (s.onData !== undefined) s.onData(bytes);
+    else s.received.push(bytes);
+  }
+
+  #streamFacts(s: TcpSocket, direction: "inbound" | "outbound"): ClassifyFacts {
+    const f = s.flow?.facts;
+    return {
+      ipVersion: s.family,
+      direction,
+      protocol: IpProtocol.Tcp,
+      ...(f?.localAddress !== undefined ? { localAddress: f.localAddress } : {}),
+      ...(f?.remoteAddress !== undefined ? { remoteAddress: f.remoteAddress } : {}),
+      ...(f?.localPort !== undefined ? { localPort: f.localPort } : {}),
+      ...(f?.remotePort !== undefined ? { remotePort: f.remotePort } : {}),
+      flags: (f?.flags ?? 0) & FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK,
+    };
+  }
+
+  send(s: TcpSocket, data: Uint8Array): number {
+    const conn = s.connection;
+    if (conn === undefined || s.closed || s.shutdownRequested) throw new SocketFailure("WSAENOTCONN", "not connected");
+    if (data.length === 0) return 0;
+    const io: StreamCalloutIoPacket = {
+      kind: "stream",
+      streamData: { flags: SF.FWPS_STREAM_FLAG_SEND, data, dataLength: data.length },
+      missedBytes: 0,
+      countBytesRequired: 0,
+      countBytesEnforced: 0,
+      streamAction: 0,
+    };
+    if (s.flow !== undefined) {
+      const v = this.host.shim.classifyAt("STREAM", {
+        facts: this.#streamFacts(s, "outbound"),
+        packet: "data",
+        layerData: io,
+        metadata: { flowHandle: s.flow.flowHandle, compartmentId: 1 },
+        flow: s.flow,
+        side: s.side,
+      });
+      if (!v.permit) return 0;
+    }
+    s.pending.push(data.slice());
+    this.#flushPending(s);
+    return data.length;
+  }
+
+  #flushPending(s: TcpSocket): void {
+    const conn = s.connection;
+    if (conn === undefined) return;
+    while (s.pending.length > 0) {
+      const head = s.pending[0] as Uint8Array;
+      const n = conn.send(head);
+      s.bytesSent += n;
+      if (n < head.length) {
+        s.pending[0] = head.subarray(n);
+        return;
+      }
+      s.pending.shift();
+    }
+    if (s.shutdownRequested) conn.shutdown();
+  }
+
+  shutdown(s: TcpSocket): void {
+    if (s.connection === undefined || s.shutdownRequested) return;
+    s.shutdownRequested = true;
+    if (s.flow !== undefined) {
+      const io: StreamCalloutIoPacket = {
+        kind: "stream",
+        streamData: {
+          flags: SF.FWPS_STREAM_FLAG_SEND | SF.FWPS_STREAM_FLAG_SEND_DISCONNECT,
+          data: new Uint8Array(0),
+          dataLength: 0,
+        },
+        missedBytes: 0,
+        countBytesRequired: 0,
+        countBytesEnforced: 0,
+        streamAction: 0,
+      };
+      this.host.shim.classifyAt("STREAM", {
+        facts: this.#streamFacts(s, "outbound"),
+        packet: "FIN",
+        layerData: io,
+        metadata: { flowHandle: s.flow.flowHandle, compartmentId: 1 },
+        flow: s.flow,
+        side: s.side,
+      });
+    }
+    if (s.pending.length === 0) s.connection.shutdown();
+  }
+
+  close(s: TcpSocket): void {
+    if (s.closed) return;
+    if (s.listener !== undefined) {
+      s.closed = true;
+      this.#endpointClosed(s);
+      for (const c of s.listener.pendingAccept?.() ?? []) void c;
+      return;
+    }
+    if (s.connection === undefined) {
+      s.closed = true;
+      this.#endpointClosed(s);
+      return;
+    }
+    this.shutdown(s);
+    s.closed = true;
+  }
+
+  abort(s: TcpSocket): void {
+    if (s.connection === undefined) {
+      this.close(s);
+      return;
+    }
+    s.closed = true;
+    s.connection.abort();
+  }
+
+  /** Tears a connection down without a segment (a failed reauthorization, G10). */
+  #teardown(s: TcpSocket, reason: TcpCloseReason): void {
+    this.counters.reauthTeardowns++;
+    s.outcome = "aborted";
+    s.error = "WSAECONNABORTED";
+    const conn = s.connection;
+    if (conn !== undefined) conn.destroy();
+    this.#connectionGone(s, reason);
+  }
+
+  #connectionGone(s: TcpSocket, reason: TcpCloseReason, parent?: TcpSocket): void {
+    if (s.remoteAddress !== undefined && s.localAddress !== undefined) {
+      const local = s.flow?.facts.localAddress ?? s.localAddress;
+      const key = fourTuple(local, s.localPort, s.remoteAddress, s.remotePort);
+      if (this.#connections.get(key) === s) this.#connections.delete(key);
+    }
+    if (parent?.listener !== undefined && s.outcome !== "connected") parent.listener.synFailed();
+    this.#endpointClosed(s);
+    s.onClose?.(reason);
+  }
+
+  /** ENDPOINT_CLOSURE once per connection and per listener; RESOURCE_RELEASE where a bind was indicated. */
+  #endpointClosed(s: TcpSocket): void {
+    if (s.endpointClosed) return;
+    s.endpointClosed = true;
+    if (s.connection === undefined && s.listener === undefined && s.flow === undefined) {
+      // A socket that never connected or listened (a failed connect): its bind is released.
+      releaseResource(this.host, s, s.side);
+      return;
+    }
+    const remote = s.remoteAddress !== undefined ? { address: s.remoteAddress, port: s.remotePort } : undefined;
+    aleCloseEndpoint(this.host, s, s.flow !== undefined ? [s.flow] : [], remote, s.side);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // ICMP feedback
+  // -------------------------------------------------------------------------------------------
+
+  #byEmbedded(e: EmbeddedFacts): TcpSocket | undefined {
+    if (e.localPort === undefined || e.remotePort === undefined) return undefined;
+    return this.#connections.get(fourTuple(e.localAddress, e.localPort, e.remoteAddress, e.remotePort));
+  }
+
+  /** ICMP unreachable about one of our segments: a soft error (RFC 1122 §4.2.3.9), kept for the app. */
+  icmpUnreachable(e: EmbeddedFacts): void {
+    const s = this.#byEmbedded(e);
+    if (s !== undefined && s.outcome === undefined) s.error = "WSAEHOSTUNREACH";
+  }
+
+  /** The path MTU to a peer dropped: segments are made smaller (RFC 1191 / RFC 8201). */
+  pathMtuChanged(e: EmbeddedFacts, mtu: number): void {
+    const s = this.#byEmbedded(e);
+    if (s?.connection === undefined) return;
+    s.connection.setMss(mtu - (e.remoteAddress.version === 4 ? 40 : 60));
+  }
+
+  reportFragmentationNeeded(info: IpPacketInfo, mtu: number): void {
+    if (info.transport?.srcPort === undefined || info.transport.dstPort === undefined) return;
+    const s = this.#connections.get(fourTuple(info.src, info.transport.srcPort, info.dst, info.transport.dstPort));
+    s?.connection?.setMss(mtu - (info.version === 4 ? 40 : 60));
+  }
+
+  reportUnreachable(info: IpPacketInfo): void {
+    if (
+      info.protocol !== IpProtocol.Tcp ||
+      info.transport?.srcPort === undefined ||
+      info.transport.dstPort === undefined
+    )
+      return;
+    const s = this.#connections.get(fourTuple(info.src, info.transport.srcPort, info.dst, info.transport.dstPort));
+    if (s !== undefined && s.outcome === undefined) s.error = "WSAEHOSTUNREACH";
+  }
+}
