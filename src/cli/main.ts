@@ -11,6 +11,7 @@ import { registerImport } from "./import.ts";
 import { registerExport } from "./export.ts";
 import { registerApply } from "./apply.ts";
 import { registerDelete } from "./delete.ts";
+import { registerSimulate } from "./simulate.ts";
 
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
@@ -29,6 +30,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerExport(program, setExitCode);
   registerApply(program, setExitCode);
   registerDelete(program, setExitCode);
+  registerSimulate(program);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;

@@ -17,3 +17,12 @@ export {
   readNetshFile,
   type SkippedFilter,
 } from "./host.ts";
+export {
+  type CalloutModule,
+  type ClassifyLogEntry,
+  type HostReport,
+  logEntry,
+  type SimulateRequest,
+  type SimulationReport,
+  simulate,
+} from "./simulate.ts";

@@ -706,12 +706,21 @@ export class TcpLayer {
             side: s.side,
           });
         }
-        s.outcome = "connected";
         if (parent?.listener !== undefined) {
-          parent.listener.established();
+          // The accept queue is full: the connection is refused (RST).
+          if (!parent.listener.established()) {
+            s.connection?.abort();
+            return;
+          }
+          // The host hands the connection to the app at once (accept()).
+          parent.listener.dequeued();
+          s.outcome = "connected";
           parent.accepted.push(s);
           parent.onAccept?.(s);
-        } else s.onConnect?.();
+        } else {
+          s.outcome = "connected";
+          s.onConnect?.();
+        }
       },
       onData: (bytes: Uint8Array) => this.#receiveStream(s, bytes, 0),
       onRemoteFin: () => {

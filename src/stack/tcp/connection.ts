@@ -736,7 +736,7 @@ export class TcpConnection {
       bytes = bytes.subarray(0, Math.max(0, wnd - off));
       finHere = false;
       this.#drop("outside-window");
-    } else if (false) {
+    } else if (finHere && off + bytes.length === wnd) {
       finHere = false; // the FIN's sequence number lies just past the window
       this.#drop("outside-window");
     }

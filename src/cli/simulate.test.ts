@@ -1,0 +1,171 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { main } from "./main.ts";
+import { runSimulate } from "./simulate.ts";
+
+const examples = join(import.meta.dirname, "../../examples/scenarios");
+
+interface Entry {
+  time: string;
+  host: string;
+  layer: string;
+  direction: string;
+  packet: string;
+  action: string;
+  decidingFilter: { key: string; id: string; name: string; sublayer: string } | null;
+}
+
+async function json(path: string, extra: Record<string, string> = {}) {
+  return JSON.parse(await runSimulate(path, { json: true, ...extra })) as {
+    scenario: string;
+    classifications: Entry[];
+    apps: {
+      app: string;
+      host: string;
+      sockets: {
+        socket: string;
+        protocol: string;
+        outcome: string;
+        error?: string;
+        bytesSent: number;
+        bytesReceived: number;
+      }[];
+    }[];
+    hosts: {
+      name: string;
+      counters: Record<string, unknown>;
+      netEvents: { type: string; classifyDrop?: { filterId: string } }[];
+    }[];
+  };
+}
+
+describe("openwfp simulate", () => {
+  it("prints the ordered classify log with the contract's keys, and each app's outcome", async () => {
+    const r = await json(join(examples, "web-echo-ping.json"));
+    assert.equal(r.scenario, "web, UDP echo and ping through a small firewall");
+    const first = r.classifications[0];
+    assert.deepEqual(Object.keys(first ?? {}).sort(), [
+      "action",
+      "decidingFilter",
+      "direction",
+      "host",
+      "layer",
+      "packet",
+      "time",
+    ]);
+    assert.match(first?.time ?? "", /^\d+\.\d{9}$/);
+    const times = r.classifications.map((c) => c.time);
+    assert.deepEqual(
+      [...times].sort((a, b) => Number(BigInt(a.replace(".", "")) - BigInt(b.replace(".", "")))),
+      times,
+      "in time order",
+    );
+    const blocked = r.classifications.filter((c) => c.action === "FWP_ACTION_BLOCK");
+    assert.deepEqual(
+      blocked.map((c) => [c.host, c.layer, c.decidingFilter?.name, c.decidingFilter?.sublayer]),
+      [["client", "FWPM_LAYER_ALE_AUTH_CONNECT_V4", "Block outbound 445", "corp"]],
+    );
+    const browser = r.apps.find((a) => a.app === "browser");
+    const outcome = (s: string) => browser?.sockets.find((x) => x.socket === s);
+    assert.equal(outcome("page")?.outcome, "connected");
+    assert.equal(outcome("page")?.bytesReceived, 2048);
+    assert.equal(outcome("share")?.outcome, "blocked");
+    assert.equal(outcome("share")?.error, "WSAEACCES");
+    assert.equal(outcome("echo")?.bytesReceived, "hello, echo".length);
+    assert.equal(outcome("ping")?.outcome, "replied");
+    const client = r.hosts.find((h) => h.name === "client");
+    const drops = client?.netEvents.filter((e) => e.type === "FWPM_NET_EVENT_TYPE_CLASSIFY_DROP") ?? [];
+    assert.equal(drops.length, 1);
+    assert.equal(drops[0]?.classifyDrop?.filterId, blocked[0]?.decidingFilter?.id);
+    // The IPv6 ping crosses the V6 layers.
+    assert.ok(
+      r.classifications.some((c) => c.layer === "FWPM_LAYER_ALE_AUTH_CONNECT_V6" && c.packet === "echo-request"),
+    );
+  });
+
+  it("--policy replaces the scenario's default policy; a TypeScript callout module is registered on its hosts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "openwfp-sim-"));
+    const policy = join(dir, "block-all-recv.json");
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        filters: [{ name: "no inbound", layer: "FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V4", action: "block" }],
+      }),
+    );
+    const r = await json(join(examples, "callout-module.json"), { policy });
+    const curl = r.apps.find((a) => a.app === "curl");
+    // Port 8080 is blocked on the client by the callout module; port 80 now by the server's --policy.
+    assert.equal(curl?.sockets.find((s) => s.socket === "blocked")?.outcome, "blocked");
+    assert.notEqual(curl?.sockets.find((s) => s.socket === "ok")?.outcome, "connected");
+    assert.ok(
+      r.classifications.some(
+        (c) =>
+          c.host === "server" &&
+          c.layer === "FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V4" &&
+          c.decidingFilter?.name === "no inbound",
+      ),
+    );
+    assert.ok(r.classifications.some((c) => c.host === "client" && c.decidingFilter?.name === "block 8080 (callout)"));
+    const { seen } = await import("../../examples/scenarios/callouts/port-logger.ts");
+    assert.deepEqual(seen.get("client"), [80, 8080]);
+    assert.equal(seen.has("server"), false, "the module applies to the hosts it names");
+  });
+
+  it("--pcap writes a capture tshark reads with no malformed packet", async (t) => {
+    if (spawnSync("tshark", ["--version"]).status !== 0) {
+      t.skip("tshark is not installed (.ci/run installs it)");
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), "openwfp-sim-"));
+    const pcap = join(dir, "run.pcapng");
+    await runSimulate(join(examples, "web-echo-ping.json"), { pcap });
+    const all = spawnSync("tshark", ["-r", pcap, "-T", "fields", "-e", "frame.number"], { encoding: "utf8" });
+    assert.equal(all.status, 0, all.stderr);
+    assert.ok(all.stdout.trim().split("\n").length > 20);
+    const bad = spawnSync("tshark", ["-r", pcap, "-Y", "_ws.malformed"], { encoding: "utf8" });
+    assert.equal(bad.stdout.trim(), "");
+  });
+
+  it("a bad scenario is an explained error naming the member at fault, with exit code 1", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "openwfp-sim-"));
+    const path = join(dir, "bad.json");
+    writeFileSync(
+      path,
+      JSON.stringify({
+        links: [{ name: "lan" }],
+        hosts: [{ name: "a", interfaces: [{ name: "eth0", link: "wan", addresses: [] }] }],
+      }),
+    );
+    await assert.rejects(
+      runSimulate(path, {}),
+      /E_SCENARIO: no link named wan \(at hosts\[0\]\.interfaces\[0\]\.link\)/,
+    );
+    const bad2 = join(dir, "bad2.json");
+    writeFileSync(
+      bad2,
+      JSON.stringify({
+        hosts: [],
+        apps: [],
+        links: [],
+        policy: { filters: [{ name: "x", layer: "FWPM_LAYER_NOPE", action: "block" }] },
+      }),
+    );
+    await assert.rejects(runSimulate(bad2, {}), /FWP_E_LAYER_NOT_FOUND/);
+    const errors: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((s: string) => {
+      errors.push(String(s));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      assert.equal(await main(["simulate", join(dir, "missing.json")]), 1);
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.match(errors.join(""), /E_FILE: cannot read scenario/);
+  });
+});
