@@ -7,7 +7,7 @@
  * Source: https://learn.microsoft.com/windows/win32/fwp/wfp-error-codes
  */
 import { OpenWfpError } from "../base/errors.ts";
-import { FWP_ERROR_ROWS, type FwpErrorName, type FwpErrorRow } from "./generated/errors.ts";
+import { FWP_ERROR_ROWS, type FwpErrorName, type FwpErrorRow, KERNEL_ONLY_STATUS_ROWS, type KernelStatusRow } from "./generated/errors.ts";
 
 export type { FwpErrorName, FwpErrorRow as FwpErrorInfo } from "./generated/errors.ts";
 
@@ -16,6 +16,9 @@ const BY_HRESULT: ReadonlyMap<number, FwpErrorRow> = new Map(FWP_ERROR_ROWS.map(
 
 /** Every FWP_E_* error in HRESULT order, as errors.json lists them. */
 export const FWP_ERRORS: readonly FwpErrorRow[] = FWP_ERROR_ROWS;
+
+/** The STATUS_FWP_* codes kernel callers see that have no FWP_E_* twin (STATUS_FWP_CANNOT_PEND, …). */
+export const KERNEL_ONLY_STATUS: readonly KernelStatusRow[] = KERNEL_ONLY_STATUS_ROWS;
 
 export interface FwpErrorOptions {
   /** Path into the input at fault, e.g. `filters[3].conditions[1].value`. */

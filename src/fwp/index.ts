@@ -62,6 +62,7 @@ export {
   fwpErrorInfo,
   isFwpError,
   isFwpErrorName,
+  KERNEL_ONLY_STATUS,
 } from "./error.ts";
 export {
   type FieldConfidence,

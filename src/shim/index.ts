@@ -53,3 +53,6 @@ export { addressTypeOf, incomingValuesFor, knownConditions } from "./values.ts";
 export * from "./constants.ts";
 export { type ProcessSpec, processFacts } from "./process.ts";
 export { type IpFragmentInfo, type IpPacketInfo, parseIpPacket, type TransportInfo } from "./ip-packet.ts";
+export { Fwps } from "./services/fwps.ts";
+export type { StackHooks } from "./services/stack-hooks.ts";
+export { type FwpNtStatus, type GenericNtStatus, isFwpNtStatus, type NtStatus, ntSuccess } from "./services/status.ts";

@@ -27,6 +27,8 @@ import type { ClassifyFacts, PacketDirection } from "./facts.ts";
 import { type AleAuthFamily, type AleFlow, AleFlowTable, type AleFlowTableOptions, AUTH_LAYER_NAMES } from "./flows.ts";
 import { type DiscardMetadata, type MetadataInput, metadataFor } from "./metadata.ts";
 import type { PacketLabel } from "./packet.ts";
+import { Fwps } from "./services/fwps.ts";
+import type { StackHooks } from "./services/stack-hooks.ts";
 import { incomingValuesFor } from "./values.ts";
 
 /** The classify points, named after their layers without `FWPM_LAYER_` and the IP version. */
@@ -141,6 +143,9 @@ export class Shim {
   };
   log: ((record: ClassifyRecord) => void) | undefined;
   trace: boolean;
+  /** The callout services (Fwps*) of this host. */
+  readonly fwps: Fwps;
+  #stack: StackHooks | undefined;
 
   constructor(init: ShimInit) {
     this.engine = init.engine;
@@ -150,6 +155,17 @@ export class Shim {
     this.trace = init.trace ?? false;
     this.flows = new AleFlowTable(init.flows);
     this.flows.onFlowEnd = (flow) => this.#deleteFlowContexts(flow);
+    this.fwps = new Fwps(this);
+  }
+
+  /** Connects the stack the callout services act on (injection, pend completion, stream continue). */
+  attachStack(hooks: StackHooks): void {
+    this.#stack = hooks;
+  }
+
+  /** The attached stack, if any. */
+  get stack(): StackHooks | undefined {
+    return this.#stack;
   }
 
   /** Classifies at a classify point, for the IP version of the facts. */

@@ -19,6 +19,7 @@ import { packetLabel } from "./packet-facts.ts";
 import { Process, systemProcess } from "./process.ts";
 import type { ProcessSpec } from "../shim/index.ts";
 import { RouteTable } from "./route.ts";
+import { HostServices } from "./services.ts";
 import type { Scheduler } from "./sim/scheduler.ts";
 import { TcpLayer, type TcpLayerOptions } from "./tcp-layer.ts";
 import { UdpLayer } from "./udp-layer.ts";
@@ -48,6 +49,8 @@ export class Host {
   readonly icmp: IcmpLayer;
   readonly forwarder: Forwarder;
   readonly system: Process;
+  /** The stack's side of the callout services (injection, pend completion, stream continue). */
+  readonly services: HostServices;
   readonly processes: Process[] = [];
   #nextHandle = 0x1000n;
   #nextEphemeral: number;
@@ -71,6 +74,8 @@ export class Host {
     this.icmp = new IcmpLayer(this);
     this.forwarder = new Forwarder(this, options.forwarding);
     this.system = systemProcess();
+    this.services = new HostServices(this);
+    shim.attachStack(this.services);
   }
 
   // ---------------------------------------------------------------------------------------------
