@@ -11,6 +11,8 @@ import { registerImport } from "./import.ts";
 import { registerExport } from "./export.ts";
 import { registerApply } from "./apply.ts";
 import { registerDelete } from "./delete.ts";
+import { registerExplain } from "./explain.ts";
+import { registerReplay } from "./replay.ts";
 import { registerSimulate } from "./simulate.ts";
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -31,6 +33,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerApply(program, setExitCode);
   registerDelete(program, setExitCode);
   registerSimulate(program);
+  registerReplay(program, setExitCode);
+  registerExplain(program);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;

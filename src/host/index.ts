@@ -26,3 +26,21 @@ export {
   type SimulationReport,
   simulate,
 } from "./simulate.ts";
+export {
+  assumeCallouts,
+  type CalloutAssumption,
+  type LoadedPolicySource,
+  loadPolicySource,
+  parseCalloutOptions,
+  type PolicySourceSpec,
+} from "./policy-source.ts";
+export { type FilterCount, parseLocal, type ReplayRequest, type ReplaySummary, replay } from "./replay.ts";
+export {
+  type ExplainProtocol,
+  type ExplainReport,
+  type ExplainRequest,
+  type ExplainStep,
+  explain,
+  parseHostPort,
+  walk,
+} from "./explain.ts";

@@ -7,7 +7,7 @@
 import { type IpAddress, Ipv4Address, Ipv6Address, IpPrefix, SeededRng } from "../base/index.ts";
 import type { Shim } from "../shim/index.ts";
 import { EtherType, EthernetView, emitEthernetHeader, formatMac, IpProtocol } from "../wire/index.ts";
-import type { IpPacketInfo, PacketLabel } from "../shim/index.ts";
+import type { InjectionTag, IpPacketInfo, PacketLabel } from "../shim/index.ts";
 import { Forwarder, type ForwarderOptions } from "./forward.ts";
 import { IcmpLayer } from "./icmp-layer.ts";
 import type { ReassemblerOptions } from "./ip/reassembly.ts";
@@ -86,9 +86,11 @@ export class Host {
   addEthernet(
     name: string,
     port: Port,
-    init: { readonly mac: Uint8Array; readonly addresses: readonly string[]; readonly mtu?: number },
+    init: { readonly mac: Uint8Array; readonly addresses: readonly string[]; readonly mtu?: number; readonly index?: number },
   ): NetInterface {
-    const index = this.interfaces.length + 2;
+    // IF_INDEX: 2, 3, ... by default (1 is the loopback), or as given (a real machine's index).
+    const index = init.index ?? this.interfaces.length + 2;
+    if (index === 1 || this.interfaces.some((n) => n.index === index)) throw new RangeError(`interface index ${index} is taken`);
     const nic = new NetInterface(index, name, "ethernet", init.mac, init.mtu ?? 1500, port);
     for (const a of init.addresses) this.addAddress(nic, a);
     this.interfaces.push(nic);
@@ -269,7 +271,7 @@ export class Host {
     return packetLabel(info);
   }
 
-  /** A packet for this host after INBOUND_IPPACKET: to its transport. */
+  /** A packet for this host after INBOUND_IPPACKET: to its transport (`injection`: an injected one's tag, D33). */
   deliver(
     iface: NetInterface,
     packet: Uint8Array,
@@ -277,13 +279,14 @@ export class Host {
     flags: number,
     label: PacketLabel,
     side?: string,
+    injection?: InjectionTag,
   ): void {
     this.ip.counters.delivered++;
     const p = info.protocol;
-    if (p === IpProtocol.Tcp) this.tcp.input(iface, packet, info, flags, label, side);
-    else if (p === IpProtocol.Udp) this.udp.input(iface, packet, info, flags, label, side);
+    if (p === IpProtocol.Tcp) this.tcp.input(iface, packet, info, flags, label, side, injection);
+    else if (p === IpProtocol.Udp) this.udp.input(iface, packet, info, flags, label, side, injection);
     else if ((p === IpProtocol.Icmp && info.version === 4) || (p === IpProtocol.Icmpv6 && info.version === 6))
-      this.icmp.input(iface, packet, info, flags, label, side);
+      this.icmp.input(iface, packet, info, flags, label, side, injection);
     else this.icmp.protocolUnreachable(iface, packet, info, flags, label);
   }
 

@@ -28,6 +28,8 @@ export interface LinkSpec {
 export interface AttachSpec {
   readonly addresses: readonly string[];
   readonly mtu?: number;
+  /** IF_INDEX of the NIC (default 2, 3, …). */
+  readonly index?: number;
   /** Default: 02:00:00:00:hh:nn from the host's and NIC's numbers. */
   readonly mac?: Uint8Array;
   /** Faults on frames this NIC sends (outbound) and receives (inbound). */
@@ -79,6 +81,11 @@ export class Network {
     }
   }
 
+  /** The shared segment called `name` (undefined for a point-to-point link or no link). */
+  segment(name: string): SharedSegment | undefined {
+    return this.#links.get(name)?.segment;
+  }
+
   /** A new host whose classify points call `shim`. */
   host(name: string, shim: Shim, options: HostOptions = {}): Host {
     if (this.hosts.some((h) => h.name === name)) throw new RangeError(`host ${name} already exists`);
@@ -114,6 +121,7 @@ export class Network {
       mac,
       addresses: spec.addresses,
       ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+      ...(spec.index !== undefined ? { index: spec.index } : {}),
     });
   }
 

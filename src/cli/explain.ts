@@ -1,0 +1,186 @@
+/**
+ * `openwfp explain (--policy P | --state DUMP.xml | --store DB) PROTO LOCAL_ADDR:PORT REMOTE_ADDR:PORT
+ *  [--inbound] [--closed] [--app PATH] [--user SID] [--interface N] [--callout KEY=B]... [--all] [--json]`:
+ * walks one connection through every layer it crosses (flows.json order) and prints, per layer, the
+ * decision and the filters that took part, then one sentence: which filter decided and what it overrode.
+ * The JSON object (docs/cli.md) carries each layer's full trace, as `eval --json` does.
+ */
+import type { Command } from "commander";
+import { OpenWfpError } from "../base/index.ts";
+import {
+  type ExplainProtocol,
+  type ExplainReport,
+  explain,
+  parseCalloutOptions,
+  parseHostPort,
+} from "../host/index.ts";
+import { type EvalRecord, evalRecord } from "./eval.ts";
+import { addPolicyOptions, type PolicyOptions, policySourceOf } from "./policy-options.ts";
+
+export interface ExplainOptions extends PolicyOptions {
+  readonly inbound?: boolean;
+  readonly closed?: boolean;
+  readonly app?: string;
+  readonly user?: string;
+  readonly interface?: string;
+  readonly all?: boolean;
+  readonly json?: boolean;
+}
+
+/** One layer of the walk in the public JSON contract. */
+export interface ExplainLayerRecord extends EvalRecord {
+  readonly time: string;
+  readonly direction: string;
+  readonly packet: string;
+  readonly flags: number;
+}
+
+export interface ExplainRecord {
+  readonly connection: string;
+  readonly policy: string;
+  readonly verdict: "permitted" | "blocked";
+  readonly sentence: string;
+  readonly outcome: string;
+  readonly blockedAt: { readonly layer: string; readonly index: number } | null;
+  readonly layers: ExplainLayerRecord[];
+  /** Callouts given an assumed behaviour; `invoked` when a filter of the walk called one. */
+  readonly assumptions: readonly {
+    calloutKey: string;
+    calloutName: string;
+    behaviour: string;
+    explicit: boolean;
+    filters: number;
+    invoked: boolean;
+  }[];
+}
+
+export function explainRecord(r: ExplainReport): ExplainRecord {
+  const layers = r.steps.map((s) => ({
+    ...evalRecord(s.result),
+    time: s.record.time.toString(),
+    direction: s.record.direction,
+    packet: s.record.packet,
+    flags: s.record.flags,
+  }));
+  const index = r.blockedAt === undefined ? -1 : r.steps.indexOf(r.blockedAt);
+  const invoked = new Set<string>();
+  for (const s of r.steps) {
+    for (const sub of s.result.trace?.sublayers ?? []) {
+      for (const f of sub.filters)
+        if (f.calloutInvoked && f.filter.action.calloutKey !== undefined) invoked.add(f.filter.action.calloutKey);
+    }
+  }
+  return {
+    connection: r.connection,
+    policy: r.policy,
+    verdict: r.verdict,
+    sentence: r.sentence,
+    outcome: r.outcome,
+    blockedAt: index < 0 ? null : { layer: layers[index]?.layer ?? "", index },
+    layers,
+    assumptions: r.assumptions.map((a) => ({ ...a, invoked: invoked.has(a.calloutKey) })),
+  };
+}
+
+const short = (s: string | null): string => (s === null ? "-" : s.replace(/^FWP_ACTION_/, ""));
+
+export function formatExplainText(rec: ExplainRecord, all: boolean): string {
+  const lines: string[] = [`${rec.connection}`, `policy: ${rec.policy}`, ""];
+  rec.layers.forEach((l, i) => {
+    const d = l.decidingFilter;
+    const marker = rec.blockedAt?.index === i ? "  ← blocked here" : "";
+    lines.push(
+      `${String(i + 1).padStart(3)}. ${l.layer.replace(/^FWPM_LAYER_/, "").padEnd(34)} ${l.direction.padEnd(8)} ${l.packet.padEnd(14)} ${short(l.action)}${
+        d === null ? "" : ` by filter ${d.id} "${d.name}" (${d.sublayer})`
+      }${marker}`,
+    );
+    for (const s of l.trace) {
+      const shown = s.filters.filter((f) => all || f.matched);
+      if (shown.length === 0 && s.outcome === null) continue;
+      lines.push(
+        `       sublayer "${s.sublayer.name}" (weight ${s.sublayer.weight}): ${s.outcome === null ? "no outcome" : `${short(s.outcome.action)} ${s.outcome.hard ? "hard" : "soft"}`}, ${s.apply}`,
+      );
+      for (const f of shown) {
+        lines.push(
+          `         ${f.matched ? "✓" : "✗"} ${String(f.id).padStart(6)} ${f.name} → ${f.status}${f.returned !== null ? ` ${short(f.returned)}` : ""}${f.calloutUnregistered ? " (callout unregistered)" : ""}${f.terminating ? " [terminating]" : ""}`,
+        );
+      }
+    }
+  });
+  lines.push("", rec.sentence, `outcome: ${rec.outcome}`);
+  const used = rec.assumptions.filter((a) => a.invoked);
+  if (used.length > 0) {
+    lines.push(
+      "callouts whose behaviour was assumed (openwfp has not their code; --callout KEY=block|permit|continue to change):",
+    );
+    for (const a of used)
+      lines.push(`  ${a.calloutKey} "${a.calloutName}": ${a.behaviour}${a.explicit ? "" : " (default)"}`);
+  }
+  const unused = rec.assumptions.length - used.length;
+  if (unused > 0) lines.push(`(${unused} other callouts of this policy were assumed too but not called on this walk)`);
+  return `${lines.join("\n")}\n`;
+}
+
+function protocolOf(text: string): ExplainProtocol {
+  const p = text.toLowerCase();
+  if (p === "tcp" || p === "udp" || p === "icmp") return p;
+  if (p === "icmpv6" || p === "icmp6") return "icmp";
+  throw new OpenWfpError("E_USAGE", `PROTO must be tcp, udp or icmp, got ${JSON.stringify(text)}`, { path: "PROTO" });
+}
+
+export async function runExplain(
+  proto: string,
+  local: string,
+  remote: string,
+  o: ExplainOptions,
+): Promise<{ text: string; record: ExplainRecord }> {
+  const protocol = protocolOf(proto);
+  const ports = protocol !== "icmp";
+  let interfaceIndex: number | undefined;
+  if (o.interface !== undefined) {
+    interfaceIndex = Number(o.interface);
+    if (!Number.isInteger(interfaceIndex) || interfaceIndex < 2 || interfaceIndex > 0xffffffff) {
+      throw new OpenWfpError(
+        "E_USAGE",
+        `--interface must be an interface index of 2 or more, got ${JSON.stringify(o.interface)}`,
+        { path: "--interface" },
+      );
+    }
+  }
+  const report = await explain({
+    source: policySourceOf(o),
+    callouts: parseCalloutOptions(o.callout),
+    protocol,
+    local: parseHostPort(local, "LOCAL_ADDR:PORT", ports && o.inbound === true),
+    remote: parseHostPort(remote, "REMOTE_ADDR:PORT", ports && o.inbound !== true),
+    ...(o.inbound === true ? { inbound: true } : {}),
+    ...(o.closed === true ? { closed: true } : {}),
+    ...(o.app !== undefined ? { app: o.app } : {}),
+    ...(o.user !== undefined ? { user: o.user } : {}),
+    ...(interfaceIndex !== undefined ? { interfaceIndex } : {}),
+  });
+  const record = explainRecord(report);
+  const text = o.json === true ? `${JSON.stringify(record)}\n` : formatExplainText(record, o.all === true);
+  return { text, record };
+}
+
+export function registerExplain(program: Command): void {
+  addPolicyOptions(
+    program
+      .command("explain")
+      .description("walk one connection through every layer it crosses and say which filter decides")
+      .argument("<proto>", "tcp, udp or icmp")
+      .argument("<local>", "LOCAL_ADDR:PORT (port 0 or none: ephemeral)")
+      .argument("<remote>", "REMOTE_ADDR:PORT"),
+  )
+    .option("--inbound", "the remote end connects to the local one")
+    .option("--closed", "with --inbound: no socket listens on the local port")
+    .option("--app <path>", "the local app's image path (ALE_APP_ID), e.g. C:\\Windows\\System32\\svchost.exe")
+    .option("--user <sid>", "the local app's user (ALE_USER_ID), e.g. S-1-5-21-…-1001")
+    .option("--interface <index>", "IF_INDEX of the local interface (default 2)")
+    .option("--all", "list every filter of each sublayer, not only those that matched")
+    .option("--json", "print one JSON object (keys in docs/cli.md)")
+    .action(async (proto: string, local: string, remote: string, o: ExplainOptions) => {
+      process.stdout.write((await runExplain(proto, local, remote, o)).text);
+    });
+}
