@@ -11,6 +11,7 @@ import { registerImport } from "./import.ts";
 import { registerExport } from "./export.ts";
 import { registerApply } from "./apply.ts";
 import { registerDelete } from "./delete.ts";
+import { registerDiff } from "./diff.ts";
 import { registerExplain } from "./explain.ts";
 import { registerReplay } from "./replay.ts";
 import { registerSimulate } from "./simulate.ts";
@@ -35,6 +36,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerSimulate(program);
   registerReplay(program, setExitCode);
   registerExplain(program);
+  registerDiff(program);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;

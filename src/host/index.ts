@@ -44,3 +44,14 @@ export {
   parseHostPort,
   walk,
 } from "./explain.ts";
+export {
+  type ConnectionChange,
+  type DiffReport,
+  type DiffRequest,
+  diff,
+  diffEngines,
+  type FilterChange,
+  type PacketChange,
+  parseConnections,
+  policySourceOfFile,
+} from "./diff.ts";
