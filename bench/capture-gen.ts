@@ -97,3 +97,11 @@ export function generateBenchCapture(path: string, packets: number, seed = 2026)
   writer.close();
   return { path, packets, tcpToPort80 };
 }
+
+/** The client (10.0.0.0/8) and server addresses the generator draws for `seed`, in the order it draws them. */
+export function benchAddresses(seed = 2026): { readonly clients: Ipv4Address[]; readonly servers: Ipv4Address[] } {
+  const rng = new SeededRng(seed);
+  const clients = Array.from({ length: 256 }, () => new Ipv4Address(0x0a000000 | rng.nextInt(0x1000000)));
+  const servers = Array.from({ length: 64 }, () => new Ipv4Address((rng.nextU32() | 0x01000000) >>> 0));
+  return { clients, servers };
+}

@@ -11,8 +11,10 @@ import {
   type ExplainProtocol,
   type ExplainReport,
   explain,
+  type LoadedPolicySource,
   parseCalloutOptions,
   parseHostPort,
+  walk,
 } from "../host/index.ts";
 import { type EvalRecord, evalRecord } from "./eval.ts";
 import { addPolicyOptions, type PolicyOptions, policySourceOf } from "./policy-options.ts";
@@ -128,11 +130,17 @@ function protocolOf(text: string): ExplainProtocol {
   throw new OpenWfpError("E_USAGE", `PROTO must be tcp, udp or icmp, got ${JSON.stringify(text)}`, { path: "PROTO" });
 }
 
+/**
+ * Runs `explain`. `loaded`: a policy source already opened (loadPolicySource), walked instead of opening
+ * the one the options name — for callers that explain many connections under one large dump; its callout
+ * assumptions were fixed when it was loaded, so `--callout` cannot be given with it.
+ */
 export async function runExplain(
   proto: string,
   local: string,
   remote: string,
   o: ExplainOptions,
+  loaded?: LoadedPolicySource,
 ): Promise<{ text: string; record: ExplainRecord }> {
   const protocol = protocolOf(proto);
   const ports = protocol !== "icmp";
@@ -147,9 +155,12 @@ export async function runExplain(
       );
     }
   }
-  const report = await explain({
-    source: policySourceOf(o),
-    callouts: parseCalloutOptions(o.callout),
+  if (loaded !== undefined && (o.callout?.length ?? 0) > 0) {
+    throw new OpenWfpError("E_USAGE", "--callout cannot change a policy source that is already loaded", {
+      path: "--callout",
+    });
+  }
+  const connection: Parameters<typeof walk>[0] = {
     protocol,
     local: parseHostPort(local, "LOCAL_ADDR:PORT", ports && o.inbound === true),
     remote: parseHostPort(remote, "REMOTE_ADDR:PORT", ports && o.inbound !== true),
@@ -158,7 +169,11 @@ export async function runExplain(
     ...(o.app !== undefined ? { app: o.app } : {}),
     ...(o.user !== undefined ? { user: o.user } : {}),
     ...(interfaceIndex !== undefined ? { interfaceIndex } : {}),
-  });
+  };
+  const report =
+    loaded === undefined
+      ? await explain({ source: policySourceOf(o), callouts: parseCalloutOptions(o.callout), ...connection })
+      : walk(connection, loaded.engine, loaded.description, loaded.assumptions);
   const record = explainRecord(report);
   const text = o.json === true ? `${JSON.stringify(record)}\n` : formatExplainText(record, o.all === true);
   return { text, record };

@@ -7,7 +7,13 @@
  * Source: https://learn.microsoft.com/windows/win32/fwp/wfp-error-codes
  */
 import { OpenWfpError } from "../base/errors.ts";
-import { FWP_ERROR_ROWS, type FwpErrorName, type FwpErrorRow, KERNEL_ONLY_STATUS_ROWS, type KernelStatusRow } from "./generated/errors.ts";
+import {
+  FWP_ERROR_ROWS,
+  type FwpErrorName,
+  type FwpErrorRow,
+  KERNEL_ONLY_STATUS_ROWS,
+  type KernelStatusRow,
+} from "./generated/errors.ts";
 
 export type { FwpErrorName, FwpErrorRow as FwpErrorInfo } from "./generated/errors.ts";
 

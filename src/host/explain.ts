@@ -90,19 +90,41 @@ function describeFilter(r: ClassifyResult): string {
   return `filter ${f.filterId} "${f.name}" (sublayer ${f.sublayer.name})`;
 }
 
-/** The soft permits a block overrode, from the trace: sublayers evaluated before it whose outcome was PERMIT. */
+/**
+ * The permits a block overrode, from the trace: sublayers evaluated *before* the deciding one whose PERMIT
+ * was applied to the running decision (a permit of a later sublayer was ignored, not overridden), each said
+ * soft or hard (a hard permit is overridden only by a callout veto, C7).
+ */
 function overriddenPermits(r: ClassifyResult): string[] {
   const out: string[] = [];
+  if (r.decidingFilter === null) return out;
   for (const s of r.trace?.sublayers ?? []) {
-    if (
-      s.outcome?.action === "FWP_ACTION_PERMIT" &&
-      s.terminatingFilter !== null &&
-      s.terminatingFilter !== r.decidingFilter
-    ) {
-      out.push(`filter ${s.terminatingFilter.filterId} "${s.terminatingFilter.name}" (sublayer ${s.sublayer.name})`);
+    if (s.terminatingFilter === r.decidingFilter) break;
+    if (s.outcome?.action === "FWP_ACTION_PERMIT" && s.apply === "set" && s.terminatingFilter !== null) {
+      out.push(
+        `${s.outcome.hard ? "hard" : "soft"} permit from filter ${s.terminatingFilter.filterId} "${s.terminatingFilter.name}" (sublayer ${s.sublayer.name})`,
+      );
     }
   }
   return out;
+}
+
+/** FWPS_DISCARD_MODULE_GENERAL: a discard-layer indication that echoes a WFP block (F20). */
+const DISCARD_MODULE_GENERAL = 2;
+
+/**
+ * The classification that blocked the connection: the first BLOCK at a layer other than a discard layer,
+ * or a BLOCK at a discard layer of a packet the stack itself was discarding (no listener, port unreachable:
+ * the filter suppresses the stack's answer, the RST or the ICMP error — C17, F6, "stealth"). A discard-layer
+ * indication that only echoes an earlier WFP block (module GENERAL) never counts.
+ */
+function blockingStep(steps: readonly ExplainStep[]): ExplainStep | undefined {
+  return steps.find((s) => {
+    if (s.result.action !== "FWP_ACTION_BLOCK") return false;
+    if (!s.record.layer.isDiscard) return true;
+    const d = s.record.metadata.discardMetadata;
+    return d !== undefined && d.discardModule !== DISCARD_MODULE_GENERAL;
+  });
 }
 
 function layerName(r: ClassifyRecord): string {
@@ -119,9 +141,12 @@ export async function explain(request: ExplainRequest): Promise<ExplainReport> {
   }
 }
 
-/** The walk on an engine already loaded (tests, diff). */
+/** The connection of a request: everything but where the policy comes from. */
+export type ExplainConnection = Omit<ExplainRequest, "source" | "callouts">;
+
+/** The walk on an engine already loaded (tests, diff, `runExplain` with a loaded source). */
 export function walk(
-  request: ExplainRequest,
+  request: ExplainConnection,
   engine: FilterEngine,
   policy: string,
   assumptions: readonly CalloutAssumption[] = [],
@@ -251,19 +276,33 @@ export function walk(
   }
   net.close();
   const steps: ExplainStep[] = records.map((record) => ({ record, result: record.result }));
-  const blockedAt = steps.find((s) => s.result.action === "FWP_ACTION_BLOCK" && !s.record.layer.isDiscard);
+  const blockedAt = blockingStep(steps);
   const connection = `${protocol.toUpperCase()} ${inbound ? `${fmt(remote)} → ${fmt(local)} (inbound${request.closed === true ? ", nobody listening" : ""})` : `${fmt(local)} → ${fmt(remote)} (outbound)`}`;
   let sentence: string;
   if (blockedAt !== undefined) {
     const r = blockedAt.result;
     const overridden = overriddenPermits(r);
     sentence = `${connection}: blocked at ${layerName(blockedAt.record)} by ${describeFilter(r)}${
-      overridden.length > 0 ? `, overriding a soft permit from ${overridden.join(" and ")}` : ""
-    }${r.vetoed ? " (a callout veto)" : ""}.`;
+      overridden.length > 0 ? `, overriding a ${overridden.join(" and a ")}` : ""
+    }${r.vetoed ? " (a callout veto)" : ""}${
+      blockedAt.record.layer.isDiscard
+        ? " (the stack was discarding the packet; the block suppresses its answer, so no RST or ICMP error is sent)"
+        : ""
+    }.`;
   } else {
     const auth = steps.find((s) => s.record.layer.subFamily === (inbound ? "auth-recv-accept" : "auth-connect"));
+    const stackDiscard = steps.find(
+      (s) =>
+        s.record.layer.isDiscard &&
+        s.record.metadata.discardMetadata !== undefined &&
+        s.record.metadata.discardMetadata.discardModule !== DISCARD_MODULE_GENERAL,
+    );
     sentence = `${connection}: permitted at every layer it crossed (${steps.length} classifications)${
       auth !== undefined ? `; ${layerName(auth.record)} was decided by ${describeFilter(auth.result)}` : ""
+    }${
+      stackDiscard !== undefined
+        ? `; the stack discarded the ${stackDiscard.record.packet} at ${layerName(stackDiscard.record)}, where no filter blocked it, so the stack's answer (a RST or an ICMP error) went out`
+        : ""
     }.`;
   }
   return {

@@ -7,7 +7,10 @@
  * would act as Windows makes it act (C14: a terminating callout blocks), which is rarely what the user
  * wants to learn; so every referenced callout that is not registered gets an explicit, reported
  * assumption — a declarative behaviour (default `continue`; `--callout KEY=block|permit|continue|...`).
- * Built-in callouts are assumed the same way (their kernel halves are Windows' own).
+ * Built-in callouts are assumed the same way (their kernel halves are Windows' own), except those whose
+ * behaviour is documented by what they are: the two SILENT_DROP callouts Windows Firewall's stealth mode
+ * puts at INBOUND_TRANSPORT_DISCARD ("silently drops inbound packets with no listening TCP endpoint",
+ * ../shared/reference/providers.json) block by default, which suppresses the stack's RST (C17, F6).
  */
 import { readFileSync } from "node:fs";
 import { describeError, type Guid, OpenWfpError } from "../base/index.ts";
@@ -47,6 +50,16 @@ export interface LoadedPolicySource {
   close(): void;
 }
 
+/**
+ * Built-in callouts whose behaviour is known from their documentation, by key: the default assumed for
+ * them instead of the fallback (an explicit `--callout` still wins).
+ */
+export const DOCUMENTED_CALLOUT_BEHAVIOURS: ReadonlyMap<string, BehaviourWord> = new Map<string, BehaviourWord>([
+  // FWPM_CALLOUT_WFP_TRANSPORT_LAYER_V4_SILENT_DROP / _V6_SILENT_DROP (INBOUND_TRANSPORT_V4/V6_DISCARD).
+  ["eda08606-2494-4d78-89bc-67837c03b969", "block"],
+  ["8693cc74-a075-4156-b476-9286eece814e", "block"],
+]);
+
 /** Parses `--callout KEY=BEHAVIOUR` options. */
 export function parseCalloutOptions(values: readonly string[] = []): Map<string, string> {
   const out = new Map<string, string>();
@@ -70,7 +83,8 @@ export function parseCalloutOptions(values: readonly string[] = []): Map<string,
 
 /**
  * Registers a declarative behaviour for every callout the engine's filters use and nobody registered.
- * `overrides` maps callout keys (lower-case GUIDs) to behaviour words; the rest get `fallback`.
+ * `overrides` maps callout keys (lower-case GUIDs) to behaviour words; the rest get their documented
+ * behaviour (DOCUMENTED_CALLOUT_BEHAVIOURS) or else `fallback`.
  */
 export function assumeCallouts(
   engine: FilterEngine,
@@ -87,7 +101,7 @@ export function assumeCallouts(
   for (const [calloutKey, filters] of [...uses].sort((a, b) => a[0].localeCompare(b[0]))) {
     if (engine.isCalloutRegistered(calloutKey)) continue;
     const given = overrides.get(calloutKey);
-    const word = given ?? fallback;
+    const word = given ?? DOCUMENTED_CALLOUT_BEHAVIOURS.get(calloutKey) ?? fallback;
     engine.registerCallout({
       calloutKey,
       classifyFn: behaviourClassifyFn(parseBehaviour(word, `--callout ${calloutKey}`)),

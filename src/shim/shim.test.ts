@@ -322,3 +322,51 @@ describe("ALE flows and reauthorization (G7–G12)", () => {
     assert.deepEqual(deleted, [99n], "once");
   });
 });
+
+describe("loopback kind and token groups", () => {
+  it("a desktop app's loopback carries IS_NON_APPCONTAINER_LOOPBACK, an AppContainer app's IS_APPCONTAINER_LOOPBACK (F14)", async () => {
+    const { processFacts } = await import("./process.ts");
+    const { conditionFlags } = await import("./values.ts");
+    const loop = FWP_CONDITION_FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK;
+    const desktop = processFacts({ processId: 1, imagePath: "C:\\a.exe" });
+    const packaged = processFacts({ processId: 2, imagePath: "C:\\b.exe", packageSid: "S-1-15-2-1-2-3-4-5-6-7" });
+    assert.equal(
+      conditionFlags({ ...connectFacts, flags: loop, process: desktop }),
+      loop | FWP_CONDITION_FLAG.FWP_CONDITION_FLAG_IS_NON_APPCONTAINER_LOOPBACK,
+    );
+    assert.equal(
+      conditionFlags({ ...connectFacts, flags: loop, process: packaged }),
+      loop | FWP_CONDITION_FLAG.FWP_CONDITION_FLAG_IS_APPCONTAINER_LOOPBACK,
+    );
+    assert.equal(
+      conditionFlags({ ...connectFacts, flags: loop }),
+      loop,
+      "without a process (packet layers): only IS_LOOPBACK",
+    );
+    assert.equal(conditionFlags({ ...connectFacts, flags: 0, process: desktop }), 0, "not loopback: nothing added");
+  });
+
+  it("a token holds the standard groups of its kind (Everyone, Authenticated Users, ...)", async () => {
+    const { processFacts } = await import("./process.ts");
+    const { formatSid } = await import("../fwp/index.ts");
+    const sids = (p: ReturnType<typeof processFacts>) => p.token.sids.map((s) => formatSid(s.sid));
+    assert.deepEqual(sids(processFacts({ processId: 1, imagePath: "C:\\a.exe", userSid: "S-1-5-21-1-2-3-1001" })), [
+      "S-1-5-21-1-2-3-1001",
+      "S-1-1-0",
+      "S-1-5-11",
+      "S-1-5-32-545",
+      "S-1-5-4",
+      "S-1-2-0",
+    ]);
+    assert.deepEqual(sids(processFacts({ processId: 4, imagePath: "System" })), [
+      "S-1-5-18",
+      "S-1-1-0",
+      "S-1-5-11",
+      "S-1-5-32-544",
+    ]);
+    assert.deepEqual(
+      sids(processFacts({ processId: 4, imagePath: "System", standardGroups: false, groupSids: ["S-1-5-32-544"] })),
+      ["S-1-5-18", "S-1-5-32-544"],
+    );
+  });
+});

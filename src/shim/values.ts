@@ -10,6 +10,7 @@
 import type { IpAddress } from "../base/index.ts";
 import {
   type ConditionName,
+  FWP_CONDITION_FLAG,
   FWP_DIRECTION,
   FWP_EMPTY_VALUE,
   type FwpValue,
@@ -60,6 +61,27 @@ const destinationType: Getter = (f) => {
   return dst === undefined ? undefined : u8(addressTypeOf(dst));
 };
 
+const IS_LOOPBACK = FWP_CONDITION_FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK;
+const APPCONTAINER_LOOPBACK = FWP_CONDITION_FLAG.FWP_CONDITION_FLAG_IS_APPCONTAINER_LOOPBACK;
+const NON_APPCONTAINER_LOOPBACK = FWP_CONDITION_FLAG.FWP_CONDITION_FLAG_IS_NON_APPCONTAINER_LOOPBACK;
+
+/** The null SID (S-1-0-0): the package id of a desktop (non-AppContainer) process. */
+function isNullSid(sid: Uint8Array): boolean {
+  return sid.length === 12 && sid[1] === 1 && sid.every((b, i) => i === 0 || i === 1 || b === 0);
+}
+
+/**
+ * FLAGS as the facts give them, plus the loopback kind where a process is known (the ALE layers): loopback
+ * traffic of a desktop app carries IS_NON_APPCONTAINER_LOOPBACK, of an AppContainer app
+ * IS_APPCONTAINER_LOOPBACK (F14, W-FLAGS; a real dump's loopback permits test them).
+ */
+export function conditionFlags(f: ClassifyFacts): number {
+  const flags = f.flags ?? 0;
+  if ((flags & IS_LOOPBACK) === 0 || f.process === undefined) return flags;
+  if ((flags & (APPCONTAINER_LOOPBACK | NON_APPCONTAINER_LOOPBACK)) !== 0) return flags;
+  return (flags | (isNullSid(f.process.packageSid) ? NON_APPCONTAINER_LOOPBACK : APPCONTAINER_LOOPBACK)) >>> 0;
+}
+
 const ifIndex = (i: InterfaceFacts | undefined): FwpValue | undefined => u32(i?.index);
 const ifLuid = (i: InterfaceFacts | undefined): FwpValue | undefined => u64(i?.luid);
 const ifType = (i: InterfaceFacts | undefined): FwpValue | undefined => u32(i?.type);
@@ -82,7 +104,7 @@ const GETTERS: Partial<Record<ConditionName, Getter>> = {
     f.direction === undefined
       ? undefined
       : u32(f.direction === "inbound" ? FWP_DIRECTION.FWP_DIRECTION_INBOUND : FWP_DIRECTION.FWP_DIRECTION_OUTBOUND),
-  FWPM_CONDITION_FLAGS: (f) => u32(f.flags ?? 0),
+  FWPM_CONDITION_FLAGS: (f) => u32(conditionFlags(f)),
   FWPM_CONDITION_COMPARTMENT_ID: (f) => u32(f.compartmentId ?? 1),
   // The local interface.
   FWPM_CONDITION_IP_LOCAL_INTERFACE: (f) => ifLuid(f.iface),
