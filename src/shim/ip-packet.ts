@@ -61,7 +61,7 @@ export interface IpPacketInfo {
   /** From `offset` to the end of the datagram (total length, clamped to the bytes). */
   readonly length: number;
   readonly fragment?: IpFragmentInfo;
-  /** Absent for a non-first fragment, an unknown protocol, or a transport header cut short. */
+  /** Absent for a non-first fragment, an unknown protocol, or a first fragment that ends inside it. */
   readonly transport?: TransportInfo;
 }
 
@@ -90,7 +90,8 @@ export function parseIpPacket(bytes: Uint8Array, offset = 0, end = bytes.length)
     };
     if (fragment !== undefined && fragment.offset !== 0) return ok(base);
     const t = transportOf(bytes, v.payloadOffset, v.payloadEnd, v.protocol, 4);
-    if (!t.ok) return t;
+    // A first fragment may end inside its transport header: no transport, reassembly judges it (RFC 1858).
+    if (!t.ok) return fragment !== undefined ? ok(base) : t;
     return ok(t.value === undefined ? base : { ...base, transport: t.value });
   }
   if (version === 6) {
@@ -117,7 +118,7 @@ export function parseIpPacket(bytes: Uint8Array, offset = 0, end = bytes.length)
     };
     if (fragment !== undefined && fragment.offset !== 0) return ok(base);
     const t = transportOf(bytes, chain.value.upperOffset, v.payloadEnd, chain.value.upperProtocol, 6);
-    if (!t.ok) return t;
+    if (!t.ok) return fragment !== undefined ? ok(base) : t; // reassembly judges it (RFC 7112)
     return ok(t.value === undefined ? base : { ...base, transport: t.value });
   }
   return wireError("ip", "version", offset, `version ${version} is neither 4 nor 6`);

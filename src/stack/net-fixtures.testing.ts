@@ -3,11 +3,12 @@
  * engine loaded from a policy document and its own shim, one shared classify log, static neighbour
  * entries (so resolution does not shift timings), and helpers to slice the log.
  */
+import type { CaptureSink } from "../capture/index.ts";
 import { FilterEngine, loadPolicyDocument } from "../engine/index.ts";
 import { type ClassifyRecord, Shim } from "../shim/index.ts";
 import type { Host, HostOptions } from "./host.ts";
 import { parseAddress } from "./host.ts";
-import { Network } from "./network.ts";
+import { type AttachSpec, Network } from "./network.ts";
 import type { NetInterface } from "./nic.ts";
 import type { Process } from "./process.ts";
 import { ms } from "./sim/scheduler.ts";
@@ -36,6 +37,17 @@ export interface HostSpec {
   readonly policy?: unknown;
   readonly mtu?: number;
   readonly options?: HostOptions;
+  /** Seeded faults on the host's NIC (see FaultInjector). */
+  readonly faults?: AttachSpec["faults"];
+}
+
+export interface LanOptions {
+  readonly delayMs?: number;
+  readonly seed?: number;
+  /** Record every NIC into this pcapng sink (close it with `net.close()`). */
+  readonly capture?: CaptureSink;
+  /** Static neighbour entries between all hosts (default true); false: ARP / ND resolve them. */
+  readonly staticNeighbors?: boolean;
 }
 
 function engineFor(policy: unknown): FilterEngine {
@@ -44,11 +56,11 @@ function engineFor(policy: unknown): FilterEngine {
 }
 
 /** Hosts on one segment (1 ms one-way delay), each knowing every other's MAC. */
-export function lan(
-  specs: readonly HostSpec[],
-  options: { readonly delayMs?: number; readonly seed?: number } = {},
-): TestNet {
-  const net = new Network({ seed: options.seed ?? 7 });
+export function lan(specs: readonly HostSpec[], options: LanOptions = {}): TestNet {
+  const net = new Network({
+    seed: options.seed ?? 7,
+    ...(options.capture !== undefined ? { capture: options.capture } : {}),
+  });
   net.link("lan", { delayNs: ms(options.delayMs ?? 1) });
   const log: ClassifyRecord[] = [];
   const hosts: Record<string, TestHost> = {};
@@ -59,6 +71,7 @@ export function lan(
     const nic = net.attach(host, "eth0", "lan", {
       addresses: spec.addresses,
       ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+      ...(spec.faults !== undefined ? { faults: spec.faults } : {}),
     });
     const app = host.process({
       processId: 1000 + Object.keys(hosts).length,
@@ -68,11 +81,12 @@ export function lan(
     hosts[spec.name] = { host, engine, shim, nic, address: (spec.addresses[0] ?? "").split("/")[0] ?? "", app };
   }
   const all = Object.values(hosts);
-  for (const a of all)
-    for (const b of all) {
-      if (a === b) continue;
-      for (const p of b.nic.addresses) a.host.addStaticNeighbor(a.nic, p.address, b.nic.mac);
-    }
+  if (options.staticNeighbors !== false)
+    for (const a of all)
+      for (const b of all) {
+        if (a === b) continue;
+        for (const p of b.nic.addresses) a.host.addStaticNeighbor(a.nic, p.address, b.nic.mac);
+      }
   return {
     net,
     log,

@@ -7,6 +7,9 @@
  *   MAC to that port only (or nowhere when it is the port the frame came from), and floods broadcast,
  *   multicast (the group bit, the low bit of the first octet) and unknown unicast to every other port.
  *   Learned entries age out after 300 s without traffic from that MAC (802.1D's recommended aging time).
+ *   The database is bounded, as a switch's is: when it is full, aged entries are swept out (at most once
+ *   a second) and, if none had aged, a new MAC is not learned — frames for it are flooded — and counted
+ *   (a MAC flood cannot grow the simulator's memory).
  *   A frame too short to hold its two MAC addresses is dropped.
  *
  * Every receiver gets its own copy of the frame, after the segment's delay (0: at the same instant, after
@@ -24,6 +27,8 @@ export interface SharedSegmentOptions {
   readonly agingNs?: bigint;
   /** Prefix of port names: "<name>.0", "<name>.1", ... Default "lan". */
   readonly name?: string;
+  /** Filtering database entries at most (switch). Default 8192. */
+  readonly maxEntries?: number;
 }
 
 export interface SegmentCounters extends LinkCounters {
@@ -33,6 +38,8 @@ export interface SegmentCounters extends LinkCounters {
   framesForwarded: number;
   /** Frames a switch discarded because their destination was learned on the port they came from. */
   framesFiltered: number;
+  /** Source MACs a switch did not learn because its filtering database was full. */
+  learningRefused: number;
 }
 
 class SegmentPort implements Port {
@@ -69,6 +76,7 @@ export class SharedSegment {
     framesFlooded: 0,
     framesForwarded: 0,
     framesFiltered: 0,
+    learningRefused: 0,
   };
   readonly mode: "switch" | "hub";
   readonly #ports: SegmentPort[] = [];
@@ -77,6 +85,8 @@ export class SharedSegment {
   readonly #delayNs: bigint;
   readonly #agingNs: bigint;
   readonly #name: string;
+  readonly #maxEntries: number;
+  #sweptAtNs: bigint | undefined;
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -87,6 +97,14 @@ export class SharedSegment {
     if (this.#delayNs < 0n) throw new RangeError("shared segment: a delay cannot be negative");
     this.#agingNs = options.agingNs ?? 300_000_000_000n;
     this.#name = options.name ?? "lan";
+    this.#maxEntries = options.maxEntries ?? 8192;
+    if (!Number.isInteger(this.#maxEntries) || this.#maxEntries < 1)
+      throw new RangeError(`shared segment: maxEntries ${this.#maxEntries}`);
+  }
+
+  /** Entries in the filtering database now (aged ones not yet swept included). */
+  get learnedCount(): number {
+    return this.#learned.size;
   }
 
   /** Plugs a new port into the segment. */
@@ -138,7 +156,17 @@ export class SharedSegment {
     const now = this.scheduler.nowNs();
     const e = this.#learned.get(mac);
     if (e !== undefined && e.port === port) e.seenNs = now;
-    else this.#learned.set(mac, { port, seenNs: now });
+    else if (e !== undefined || this.#room(now)) this.#learned.set(mac, { port, seenNs: now });
+    else this.counters.learningRefused++;
+  }
+
+  /** Whether a new entry fits, after sweeping out aged ones when the database is full. */
+  #room(now: bigint): boolean {
+    if (this.#learned.size < this.#maxEntries) return true;
+    if (this.#sweptAtNs !== undefined && now - this.#sweptAtNs < 1_000_000_000n) return false;
+    this.#sweptAtNs = now;
+    for (const [mac, e] of this.#learned) if (now - e.seenNs > this.#agingNs) this.#learned.delete(mac);
+    return this.#learned.size < this.#maxEntries;
   }
 
   #lookup(mac: number): SegmentPort | undefined {

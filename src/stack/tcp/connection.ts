@@ -1096,7 +1096,11 @@ export class TcpConnection {
     const current = this.receiveWindow;
     const wnd = free - current >= this.#swsThreshold() ? free : current;
     const scale = 2 ** this.#rcvShift;
-    const field = Math.min(0xffff, Math.floor(wnd / scale));
+    let field = Math.min(0xffff, Math.floor(wnd / scale));
+    // Scaling rounds down: a window that is not a multiple of 2^shift (the unscaled one of our SYN, or
+    // one kept for SWS avoidance) would come out smaller and move the right edge left. Round up instead,
+    // as Linux's tcp_select_window does: the peer may then send up to 2^shift − 1 bytes past the buffer.
+    if (field * scale < current) field = Math.min(0xffff, Math.ceil(current / scale));
     const right = seqAdd(this.#rcvNxt, field * scale);
     if (seqGt(right, this.#rcvAdvRight)) this.#rcvAdvRight = right;
     return field;
