@@ -5,11 +5,15 @@
 import { runBfeBench } from "./bfe.bench.ts";
 import { runCaptureBench } from "./capture.bench.ts";
 import { runClassifyBench } from "./classify.bench.ts";
+import { runInjectBench } from "./inject.bench.ts";
+import { runStackBench } from "./stack.bench.ts";
 
 const benches: Record<string, (report: (line: string) => void) => Promise<void>> = {
   capture: runCaptureBench,
   classify: runClassifyBench,
   bfe: runBfeBench,
+  stack: runStackBench,
+  inject: runInjectBench,
 };
 
 const selected = process.argv.slice(2).filter((a) => !a.startsWith("-"));

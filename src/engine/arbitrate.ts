@@ -11,14 +11,16 @@
 import type { Guid } from "../base/guid.ts";
 import type { FwpValue, Layer } from "../fwp/index.ts";
 import type { CompiledLayer, LayerPolicy } from "./classifier.ts";
-import type {
-  CalloutRegistration,
-  ClassifyMetadata,
-  ClassifyOut,
-  ClassifyOutActionType,
-  DecisionAction,
-  Filter,
-  TraceApply,
+import {
+  CALLOUT_NOT_INVOKED,
+  type CalloutDispatch,
+  type CalloutRegistration,
+  type ClassifyMetadata,
+  type ClassifyOut,
+  type ClassifyOutActionType,
+  type DecisionAction,
+  type Filter,
+  type TraceApply,
 } from "./model.ts";
 import type { ResolvedEngineOptions } from "./options.ts";
 
@@ -55,6 +57,8 @@ export interface ArbitrationInput {
   readonly layerData: unknown;
   readonly classifyContext: unknown;
   readonly flowContext: bigint | ((calloutId: number, calloutKey: Guid) => bigint) | undefined;
+  /** Per-callout layer data (the stream layer's waterfall); absent: every callout gets `layerData`. */
+  readonly calloutDispatch?: CalloutDispatch | undefined;
 }
 
 /** One evaluated filter, as the trace reports it. */
@@ -197,15 +201,13 @@ export function arbitrate(
           : "FWP_ACTION_CONTINUE";
       out.rights = rightsOffered;
       out.flags = 0;
-      callout.registration.classifyFn(
-        fixed,
-        input.metadata,
-        input.layerData,
-        input.classifyContext,
-        f,
-        flowContext,
-        out,
-      );
+      const dispatch = input.calloutDispatch;
+      const layerData = dispatch === undefined ? input.layerData : dispatch.before(f, callout.calloutId, out);
+      const invoked = layerData !== CALLOUT_NOT_INVOKED;
+      if (invoked) {
+        callout.registration.classifyFn(fixed, input.metadata, layerData, input.classifyContext, f, flowContext, out);
+        dispatch?.after(f, callout.calloutId, out);
+      }
       const returned = out.actionType;
       const answered = returned === "FWP_ACTION_PERMIT" || returned === "FWP_ACTION_BLOCK";
       if (!answered || (type === "FWP_ACTION_CALLOUT_INSPECTION" && options.inspectionWritesIgnored)) {
@@ -214,7 +216,7 @@ export function arbitrate(
           if (recorder !== null) {
             recorder.filters.set(f, {
               action: type === "FWP_ACTION_CALLOUT_INSPECTION" ? "FWP_ACTION_CONTINUE" : returned,
-              calloutInvoked: true,
+              calloutInvoked: invoked,
               calloutUnregistered: false,
               rightsBefore: rightsOffered,
               rightsAfter: out.rights,
@@ -244,7 +246,7 @@ export function arbitrate(
       if (recorder !== null) {
         recorder.filters.set(f, {
           action: returned,
-          calloutInvoked: true,
+          calloutInvoked: invoked,
           calloutUnregistered: false,
           rightsBefore: rightsOffered,
           rightsAfter: out.rights,

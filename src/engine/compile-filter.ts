@@ -92,17 +92,23 @@ function isObject(x: unknown): x is Record<string, unknown> {
 /** A GUID from a spec field (GUID text, braces allowed); undefined when absent. */
 const guidOf = guidOfValue;
 
+/**
+ * Name → the name itself, as the tables spell it: a filter keeps that one shared string, not the copy its
+ * spec brought (a policy file or a store row parses a string of its own for every condition).
+ */
+const FILTER_ACTION_NAMES: ReadonlyMap<string, FilterActionType> = new Map(FILTER_ACTIONS.map((n) => [n, n]));
+const MATCH_TYPE_NAMES: ReadonlyMap<string, MatchTypeName> = new Map(MATCH_TYPES.map((n) => [n, n]));
+
 /** FWP_ACTION_* name or value → a filter action type, or undefined. */
 export function filterActionTypeOf(x: unknown): FilterActionType | undefined {
-  if (typeof x === "string")
-    return (FILTER_ACTIONS as readonly string[]).includes(x) ? (x as FilterActionType) : undefined;
+  if (typeof x === "string") return FILTER_ACTION_NAMES.get(x);
   if (typeof x === "number") return FILTER_ACTIONS.find((n) => FWP_ACTION_TYPE[n] === x);
   return undefined;
 }
 
 /** FWP_MATCH_TYPE name or value (0..12) → name, or undefined. */
 export function matchTypeOf(x: unknown): MatchTypeName | undefined {
-  if (typeof x === "string") return (MATCH_TYPES as readonly string[]).includes(x) ? (x as MatchTypeName) : undefined;
+  if (typeof x === "string") return MATCH_TYPE_NAMES.get(x);
   if (typeof x === "number") return MATCH_TYPES.find((n) => FWP_MATCH_TYPE[n] === x);
   return undefined;
 }
@@ -198,8 +204,12 @@ function checkValueShape(v: unknown, path: string): FwpConditionValue {
   return v as unknown as FwpConditionValue;
 }
 
+/** `conditions[i]` and `conditions[i].conditionValue` for the usual handful of conditions, made once. */
+const CONDITION_PATHS: readonly string[] = Array.from({ length: 16 }, (_, i) => `conditions[${i}]`);
+const VALUE_PATHS: readonly string[] = CONDITION_PATHS.map((p) => `${p}.conditionValue`);
+
 function compileCondition(spec: unknown, index: number, layer: Layer, options: ResolvedEngineOptions): FilterCondition {
-  const path = `conditions[${index}]`;
+  const path = CONDITION_PATHS[index] ?? `conditions[${index}]`;
   if (!isObject(spec)) return fail("FWP_E_NULL_POINTER", path, "A condition must be an object.");
   // V13
   const fieldKeyText = spec.fieldKey;
@@ -222,7 +232,7 @@ function compileCondition(spec: unknown, index: number, layer: Layer, options: R
     );
   }
   // V15
-  const valuePath = `${path}.conditionValue`;
+  const valuePath = VALUE_PATHS[index] ?? `${path}.conditionValue`;
   const shaped = checkValueShape(spec.conditionValue, valuePath);
   checkValueFitsField(field, shaped, valuePath);
   // V16
@@ -294,7 +304,6 @@ export function groupConditions(
   nonAdjacent: boolean,
   andNegatives = false,
 ): readonly (readonly FilterCondition[])[] {
-  const groups: FilterCondition[][] = [];
   if (andNegatives) {
     const negative = (c: FilterCondition): boolean =>
       c.matchType === "FWP_MATCH_NOT_EQUAL" || c.matchType === "FWP_MATCH_NOT_PREFIX";
@@ -304,8 +313,10 @@ export function groupConditions(
     );
     return Object.freeze([...positives, ...conditions.filter(negative).map((c) => Object.freeze([c]))]);
   }
-  if (nonAdjacent && conditions.length <= 16) groups.push(...groupByField(conditions));
+  let groups: FilterCondition[][];
+  if (nonAdjacent && conditions.length <= 16) groups = groupByField(conditions);
   else if (nonAdjacent) {
+    groups = [];
     const byKey = new Map<string, FilterCondition[]>();
     for (const c of conditions) {
       let g = byKey.get(c.fieldKey);
@@ -317,13 +328,16 @@ export function groupConditions(
       g.push(c);
     }
   } else {
+    groups = [];
     for (const c of conditions) {
       const last = groups[groups.length - 1];
       if (last !== undefined && last[0]?.fieldKey === c.fieldKey) last.push(c);
       else groups.push([c]);
     }
   }
-  return Object.freeze(groups.map((g) => Object.freeze(g)));
+  for (const g of groups) Object.freeze(g);
+  // A copy of exactly its length: an array grown by push keeps room for more (some 120 bytes a filter).
+  return Object.freeze(groups.slice());
 }
 
 /**
@@ -445,7 +459,8 @@ export function compileFilter(spec: FilterSpec, ctx: FilterCompileContext, filte
   const specs = (s.conditions ?? []) as readonly unknown[];
   const compiled: FilterCondition[] = [];
   for (let i = 0; i < specs.length; i++) compiled.push(compileCondition(specs[i], i, layer, options));
-  const conditions = Object.freeze(compiled);
+  // Kept by the filter for its lifetime: a copy of exactly its length (see groupConditions).
+  const conditions = Object.freeze(compiled.slice());
   // V19
   let filterKey: Guid;
   if (s.filterKey === undefined || s.filterKey === null) filterKey = ctx.newGuid();

@@ -94,16 +94,23 @@ interface StagedOp {
   readonly result: EngineBatchResult;
 }
 
-/** While a batch applies: the pre-batch state of every layer it touched, for classify (atomic publication). */
+/**
+ * While a batch applies: the pre-batch state of every layer it touched, for classify (atomic publication).
+ * Both maps are made on first use. Only foreign code — a callout's notifyFn, the batch's beforePublish —
+ * can classify while a batch runs, so a batch that runs none (a one-op batch on a fork: the BFE stages each
+ * call of a transaction so) keeps no deltas.
+ */
 interface BatchState {
+  /** Foreign code may run during the batch (registrations or beforePublish): keep what classify needs. */
+  readonly watched: boolean;
   /** Compiled pre-batch states. */
-  readonly frozen: Map<number, LayerState>;
+  frozen: Map<number, LayerState> | null;
   /**
    * Touched layers that were not compiled when first touched: what the batch added to and removed from
    * each, so the pre-batch filter set can be rebuilt (and compiled) only if a classify asks for it during
    * the batch. Recording a delta costs O(1) per op, so a batch of n adds stays linear.
    */
-  readonly deltas: Map<number, { readonly added: Set<Filter>; readonly removed: Set<Filter> }>;
+  deltas: Map<number, { readonly added: Set<Filter>; readonly removed: Set<Filter> }> | null;
 }
 
 const FIRST_CALLOUT_ID = 1;
@@ -114,21 +121,38 @@ function fail(code: FwpErrorName, path: string | undefined, detail: string): nev
 
 const keyOf = guidOfValue;
 
+/** Ids up to this are Smis (small integers) on every 64-bit V8. */
+const SMALL_ID = 0x3fff_ffffn;
+
+/**
+ * A filterId as a Map key: a number when it is small (as filterIds are), the bigint otherwise. A Map
+ * compares small-number keys in place, while every bigint key is an object it must read to compare:
+ * at 100k filters that made each look-up a cache miss or two.
+ */
+function idKey(id: bigint): number | bigint {
+  return id <= SMALL_ID && id >= 0n ? Number(id) : id;
+}
+
 export class FilterEngine {
   readonly classifier: Classifier;
   readonly options: ResolvedEngineOptions;
   readonly #init: FilterEngineInit;
   #batch: BatchState | null = null;
   readonly #randomBytes: (n: number) => Uint8Array;
-  readonly #providers = new Map<Guid, Provider>();
-  readonly #providerContexts = new Map<Guid, ProviderContext>();
-  readonly #sublayers = new Map<Guid, Sublayer>();
-  readonly #callouts = new Map<Guid, Callout>();
-  readonly #calloutsById = new Map<number, Callout>();
+  // The object tables. A fork published by applyStaged hands them to its origin and keeps reading them;
+  // while #shared it copies them before its first change (#own).
+  #providers = new Map<Guid, Provider>();
+  #providerContexts = new Map<Guid, ProviderContext>();
+  #sublayers = new Map<Guid, Sublayer>();
+  #callouts = new Map<Guid, Callout>();
+  #calloutsById = new Map<number, Callout>();
+  #filters = new Map<Guid, Filter>();
+  /** By filterId, as idKey gives it (a small number for the usual ids); insertion order is filters() order. */
+  #filtersById = new Map<number | bigint, Filter>();
+  #filtersByLayer = new Map<number, Set<Filter>>();
+  /** The tables belong to another engine (this fork was published): copy them before changing anything. */
+  #shared = false;
   readonly #registrations = new Map<Guid, RuntimeCallout>();
-  readonly #filters = new Map<Guid, Filter>();
-  readonly #filtersById = new Map<bigint, Filter>();
-  readonly #filtersByLayer = new Map<number, Set<Filter>>();
   readonly #compiled = new Map<number, LayerState>();
   #defaultSublayer: Sublayer;
   readonly #scratch: Filter[][] = [];
@@ -230,6 +254,7 @@ export class FilterEngine {
 
   /** FwpmProviderAdd0. Errors: NULL_DISPLAY_NAME, ALREADY_EXISTS, INVALID_PARAMETER (bad key). */
   addProvider(spec: ProviderSpec): Provider {
+    this.#own();
     const key = keyOf(spec.providerKey);
     if (key === undefined || key === GUID_NULL)
       return fail("FWP_E_INVALID_PARAMETER", "providerKey", "providerKey must be a GUID.");
@@ -250,6 +275,7 @@ export class FilterEngine {
 
   /** FwpmProviderDeleteByKey0. Errors: PROVIDER_NOT_FOUND, BUILTIN_OBJECT, IN_USE. */
   deleteProvider(providerKey: Guid | string): void {
+    this.#own();
     const key = keyOf(providerKey);
     const p = key === undefined ? undefined : this.#providers.get(key);
     if (p === undefined) fail("FWP_E_PROVIDER_NOT_FOUND", undefined, `No provider ${String(providerKey)}.`);
@@ -275,6 +301,7 @@ export class FilterEngine {
 
   /** FwpmProviderContextAdd0 (reduced). Errors: NULL_DISPLAY_NAME, PROVIDER_NOT_FOUND, ALREADY_EXISTS. */
   addProviderContext(spec: ProviderContextSpec): ProviderContext {
+    this.#own();
     const key = keyOf(spec.providerContextKey);
     if (key === undefined || key === GUID_NULL) {
       return fail("FWP_E_INVALID_PARAMETER", "providerContextKey", "providerContextKey must be a GUID.");
@@ -317,6 +344,7 @@ export class FilterEngine {
 
   /** Errors: PROVIDER_CONTEXT_NOT_FOUND, IN_USE. */
   deleteProviderContext(providerContextKey: Guid | string): void {
+    this.#own();
     const key = keyOf(providerContextKey);
     const c = key === undefined ? undefined : this.#providerContexts.get(key);
     if (c === undefined)
@@ -346,6 +374,7 @@ export class FilterEngine {
    * not a UINT16), PROVIDER_NOT_FOUND (providerKey), ALREADY_EXISTS (subLayerKey).
    */
   addSublayer(spec: SublayerSpec): Sublayer {
+    this.#own();
     if (typeof spec !== "object" || spec === null)
       return fail("FWP_E_NULL_POINTER", "", "A sublayer must be an object.");
     if (typeof spec.name !== "string")
@@ -387,6 +416,7 @@ export class FilterEngine {
 
   /** FwpmSubLayerDeleteByKey0. Errors: SUBLAYER_NOT_FOUND, BUILTIN_OBJECT, IN_USE (a filter lives in it). */
   deleteSublayer(subLayerKey: Guid | string): void {
+    this.#own();
     const key = keyOf(subLayerKey);
     const s = key === undefined ? undefined : this.#sublayers.get(key);
     if (s === undefined) fail("FWP_E_SUBLAYER_NOT_FOUND", undefined, `No sublayer ${String(subLayerKey)}.`);
@@ -421,6 +451,7 @@ export class FilterEngine {
    * (applicableLayer), PROVIDER_NOT_FOUND, ALREADY_EXISTS (calloutKey).
    */
   addCallout(spec: CalloutSpec): Callout {
+    this.#own();
     if (typeof spec !== "object" || spec === null)
       return fail("FWP_E_NULL_POINTER", "", "A callout must be an object.");
     if (typeof spec.name !== "string")
@@ -474,6 +505,7 @@ export class FilterEngine {
 
   /** FwpmCalloutDeleteByKey0 / ById0. Errors: CALLOUT_NOT_FOUND, BUILTIN_OBJECT, IN_USE (D4). */
   deleteCallout(calloutKeyOrId: Guid | string | number): void {
+    this.#own();
     const c = this.getCallout(calloutKeyOrId);
     if (c === undefined) fail("FWP_E_CALLOUT_NOT_FOUND", undefined, `No callout ${String(calloutKeyOrId)}.`);
     if (c.builtin) fail("FWP_E_BUILTIN_OBJECT", undefined, `${c.name} is built in.`);
@@ -534,6 +566,16 @@ export class FilterEngine {
   }
 
   /**
+   * The kernel half registered for a callout, by key or run-time id (the callout services check its
+   * flowDeleteFn before associating a flow context, D15); undefined when not registered.
+   */
+  calloutRegistration(calloutKeyOrId: Guid | string | number): CalloutRegistration | undefined {
+    const key =
+      typeof calloutKeyOrId === "number" ? this.#calloutsById.get(calloutKeyOrId)?.calloutKey : keyOf(calloutKeyOrId);
+    return key === undefined ? undefined : this.#registrations.get(key)?.registration;
+  }
+
+  /**
    * The end of a flow that carries a context of a callout (D17): calls that callout's flowDeleteFn
    * (layerId, calloutId, flowContext) once. The shim calls this for every context it associated.
    * Returns false when the callout is not registered or has no flowDeleteFn.
@@ -560,12 +602,14 @@ export class FilterEngine {
    * the filter is not added, V21) and stores the filter. The layer recompiles on its next classify.
    */
   addFilter(spec: FilterSpec): Filter {
+    this.#own();
     const wanted = (spec as { readonly filterId?: unknown } | null)?.filterId;
     if (wanted !== undefined) {
       if (typeof wanted !== "bigint" || wanted <= 0n || wanted > 0xffffffffffffffffn) {
         fail("FWP_E_INVALID_PARAMETER", "filterId", "filterId is a non-zero UINT64.");
       }
-      if (this.#filtersById.has(wanted)) fail("FWP_E_ALREADY_EXISTS", "filterId", `Filter id ${wanted} is in use.`);
+      if (this.#filtersById.has(idKey(wanted)))
+        fail("FWP_E_ALREADY_EXISTS", "filterId", `Filter id ${wanted} is in use.`);
     }
     const filter = compileFilter(spec, this.#compileContext, wanted ?? this.#nextFilterId);
     this.#publishFilter(filter);
@@ -574,6 +618,13 @@ export class FilterEngine {
 
   /** The end of an add: notifyFn ADD_FILTER (V21: a refusal fails the add), then the filter is stored. */
   #publishFilter(filter: Filter): void {
+    this.#notifyAdd(filter);
+    if (filter.filterId >= this.#nextFilterId) this.#nextFilterId = filter.filterId + 1n;
+    this.#insertFilter(filter);
+  }
+
+  /** notifyFn ADD_FILTER for a filter about to be added; a refusal is FWP_E_CALLOUT_NOTIFICATION_FAILED (V21). */
+  #notifyAdd(filter: Filter): void {
     if (isCalloutAction(filter.action.type)) {
       const notify = this.#registrations.get(filter.action.calloutKey as Guid)?.registration.notifyFn;
       if (notify !== undefined) {
@@ -594,15 +645,13 @@ export class FilterEngine {
         }
       }
     }
-    if (filter.filterId >= this.#nextFilterId) this.#nextFilterId = filter.filterId + 1n;
-    this.#insertFilter(filter);
   }
 
   #insertFilter(filter: Filter): void {
     this.#touchLayer(filter.layer.runtimeId, filter, true);
     this.#filters.set(filter.filterKey, filter);
     this.#version++;
-    this.#filtersById.set(filter.filterId, filter);
+    this.#filtersById.set(idKey(filter.filterId), filter);
     let set = this.#filtersByLayer.get(filter.layer.runtimeId);
     if (set === undefined) {
       set = new Set();
@@ -615,7 +664,7 @@ export class FilterEngine {
     this.#touchLayer(filter.layer.runtimeId, filter, false);
     this.#filters.delete(filter.filterKey);
     this.#version++;
-    this.#filtersById.delete(filter.filterId);
+    this.#filtersById.delete(idKey(filter.filterId));
     this.#filtersByLayer.get(filter.layer.runtimeId)?.delete(filter);
   }
 
@@ -625,10 +674,13 @@ export class FilterEngine {
    */
   #touchLayer(runtimeId: number, filter: Filter, adding: boolean): void {
     const batch = this.#batch;
-    if (batch !== null && !batch.frozen.has(runtimeId)) {
+    if (batch !== null && batch.frozen?.has(runtimeId) !== true) {
       const state = this.#compiled.get(runtimeId);
-      if (state !== undefined) batch.frozen.set(runtimeId, state);
-      else {
+      if (state !== undefined) {
+        batch.frozen ??= new Map();
+        batch.frozen.set(runtimeId, state);
+      } else if (batch.watched) {
+        batch.deltas ??= new Map();
         let delta = batch.deltas.get(runtimeId);
         if (delta === undefined) {
           delta = { added: new Set(), removed: new Set() };
@@ -658,24 +710,28 @@ export class FilterEngine {
    * result is ignored unless `notifyDeleteResultIgnored` is off. Errors: FILTER_NOT_FOUND.
    */
   deleteFilter(filterIdOrKey: bigint | Guid | string): Filter {
+    this.#own();
     const filter = this.getFilter(filterIdOrKey);
     if (filter === undefined) return fail("FWP_E_FILTER_NOT_FOUND", undefined, `No filter ${String(filterIdOrKey)}.`);
-    if (isCalloutAction(filter.action.type)) {
-      const notify = this.#registrations.get(filter.action.calloutKey as Guid)?.registration.notifyFn;
-      if (notify !== undefined) {
-        let okay: boolean;
-        try {
-          okay = notify("FWPS_CALLOUT_NOTIFY_DELETE_FILTER", null, filter) !== false;
-        } catch {
-          okay = false;
-        }
-        if (!okay && !this.options.notifyDeleteResultIgnored) {
-          fail("FWP_E_CALLOUT_NOTIFICATION_FAILED", undefined, "The callout's notifyFn rejected the delete.");
-        }
-      }
-    }
+    this.#notifyDelete(filter);
     this.#removeFilter(filter);
     return filter;
+  }
+
+  /** notifyFn DELETE_FILTER (D12) for a filter about to be deleted; fails only when its answer counts. */
+  #notifyDelete(filter: Filter): void {
+    if (!isCalloutAction(filter.action.type)) return;
+    const notify = this.#registrations.get(filter.action.calloutKey as Guid)?.registration.notifyFn;
+    if (notify === undefined) return;
+    let okay: boolean;
+    try {
+      okay = notify("FWPS_CALLOUT_NOTIFY_DELETE_FILTER", null, filter) !== false;
+    } catch {
+      okay = false;
+    }
+    if (!okay && !this.options.notifyDeleteResultIgnored) {
+      fail("FWP_E_CALLOUT_NOTIFICATION_FAILED", undefined, "The callout's notifyFn rejected the delete.");
+    }
   }
 
   /**
@@ -703,7 +759,7 @@ export class FilterEngine {
   }
 
   getFilter(filterIdOrKey: bigint | Guid | string): Filter | undefined {
-    if (typeof filterIdOrKey === "bigint") return this.#filtersById.get(filterIdOrKey);
+    if (typeof filterIdOrKey === "bigint") return this.#filtersById.get(idKey(filterIdOrKey));
     const key = keyOf(filterIdOrKey);
     return key === undefined ? undefined : this.#filters.get(key);
   }
@@ -731,10 +787,10 @@ export class FilterEngine {
    * Errors: those of the ops; FWP_E_TXN_IN_PROGRESS when a batch is already running (re-entrant call).
    */
   applyBatch(
-    ops: readonly EngineBatchOp[],
+    ops: Iterable<EngineBatchOp>,
     beforePublish?: (results: readonly EngineBatchResult[]) => void,
   ): EngineBatchResult[] {
-    return this.#runBatch(ops, null, beforePublish);
+    return this.#runBatch(ops, beforePublish);
   }
 
   /**
@@ -746,11 +802,17 @@ export class FilterEngine {
    * the fork's objects are published as they are, and `replay` is not called. Otherwise `replay()` — ops
    * that re-create the fork's changes in order — is applied and validated as usual. Either way a callout
    * hears of each filter added or deleted (notifyFn; the fork has none registered) and may refuse it.
+   *
+   * Published as they are, the fork's objects arrive in O(1): once every callout has agreed and
+   * `beforePublish` has returned, this engine takes the fork's object tables in place of its own (they
+   * hold exactly its objects with the fork's changes applied). Until then classify sees this engine's own
+   * tables, i.e. the pre-batch state, and `beforePublish` sees them too. The fork keeps reading the
+   * tables it gave away and copies them before its next change, so neither engine can change the other.
    * Errors: those of applyBatch.
    */
   applyStaged(
     staged: FilterEngine,
-    replay: () => readonly EngineBatchOp[],
+    replay: () => Iterable<EngineBatchOp>,
     beforePublish?: (results: readonly EngineBatchResult[]) => void,
   ): EngineBatchResult[] {
     if (this.#batch !== null)
@@ -758,129 +820,286 @@ export class FilterEngine {
     const journal = staged.#journal;
     const adoptable =
       journal !== null &&
+      staged !== this &&
       staged.#origin === this &&
       staged.#originVersion === this.#version &&
+      !staged.#shared &&
       !staged.#journalBroken &&
       staged.#journalVersion === staged.#version;
-    return adoptable ? this.#runBatch(null, journal, beforePublish) : this.#runBatch(replay(), null, beforePublish);
+    return adoptable ? this.#adopt(staged, journal, beforePublish) : this.#runBatch(replay(), beforePublish);
   }
 
-  /** applyBatch's machinery: `ops` validated one by one, or a fork's journal adopted (applyStaged). */
+  /** applyBatch's machinery: `ops` applied and validated one by one, all or nothing. */
   #runBatch(
-    ops: readonly EngineBatchOp[] | null,
-    adopt: readonly StagedOp[] | null,
+    ops: Iterable<EngineBatchOp>,
     beforePublish: ((results: readonly EngineBatchResult[]) => void) | undefined,
   ): EngineBatchResult[] {
     if (this.#batch !== null)
       fail("FWP_E_TXN_IN_PROGRESS", undefined, "A batch is already being applied to this engine.");
-    const batch: BatchState = { frozen: new Map(), deltas: new Map() };
+    this.#own();
+    if (Array.isArray(ops) && ops.length === 1 && beforePublish === undefined && this.#registrations.size === 0) {
+      return [this.#applyOne(ops[0] as EngineBatchOp)];
+    }
+    const batch: BatchState = {
+      watched: this.#registrations.size > 0 || beforePublish !== undefined,
+      frozen: null,
+      deltas: null,
+    };
     this.#batch = batch;
     const versionBefore = this.#version;
+    // A fork records what its batches did (applyStaged), as long as nothing else changed it.
+    const journal =
+      this.#journal !== null && !this.#journalBroken && this.#journalVersion === versionBefore ? this.#journal : null;
+    const recorded = journal === null ? null : ([] as StagedOp[]);
     const undo: (() => void)[] = [];
     const results: EngineBatchResult[] = [];
     try {
-      if (ops !== null) for (const op of ops) results.push(this.#applyOp(op, undo));
-      if (adopt !== null) for (const entry of adopt) results.push(this.#adoptOp(entry, undo));
+      for (const op of ops) {
+        const result = this.#applyOp(op, undo);
+        results.push(result);
+        if (recorded !== null) {
+          const remove = op.op.startsWith("delete") ? op : null;
+          recorded.push({ op: op.op, remove, result });
+        }
+      }
       beforePublish?.(results);
     } catch (e) {
       for (let i = undo.length - 1; i >= 0; i--) (undo[i] as () => void)();
       // The touched layers are back to their pre-batch filter sets: reuse their compiled states.
-      for (const [id, state] of batch.frozen) this.#compiled.set(id, state);
+      if (batch.frozen !== null) for (const [id, state] of batch.frozen) this.#compiled.set(id, state);
       // The undo put every object back. Unless foreign code ran meanwhile (a notifyFn, the callback),
       // the engine holds what it held before, so a fork or a journal valid before stays valid.
-      if (this.#registrations.size === 0 && beforePublish === undefined) this.#version = versionBefore;
+      if (!batch.watched) this.#version = versionBefore;
       else this.#version++;
       throw e;
     } finally {
       this.#batch = null;
     }
-    const journal = this.#journal;
-    if (journal !== null && !this.#journalBroken) {
-      if (this.#journalVersion !== versionBefore || ops === null) this.#journalBroken = true;
+    if (this.#journal !== null && !this.#journalBroken) {
+      if (journal === null || recorded === null) this.#journalBroken = true;
       else {
-        for (let i = 0; i < results.length; i++) {
-          const op = ops[i] as EngineBatchOp;
-          const remove = op.op.startsWith("delete") ? op : null;
-          journal.push({ op: op.op, remove, result: results[i] as EngineBatchResult });
-        }
+        for (const entry of recorded) journal.push(entry);
         this.#journalVersion = this.#version;
       }
     }
     return results;
   }
 
-  /** Publishes one op of a fork's journal (see applyStaged); undo as #applyOp's. */
-  #adoptOp(entry: StagedOp, undo: (() => void)[]): EngineBatchResult {
+  /**
+   * A batch of one op with no foreign code to run (no registration, no beforePublish): every op checks
+   * everything before it changes anything, so the op alone is all or nothing and no classify can happen
+   * meanwhile — the single call, recorded in a fork's journal as a batch is. (The BFE stages each call of a
+   * transaction so: 100k of them for a 100k-filter transaction.)
+   */
+  #applyOne(op: EngineBatchOp): EngineBatchResult {
+    const versionBefore = this.#version;
+    const result = this.#applyOp(op, null);
+    const journal = this.#journal;
+    if (journal !== null && !this.#journalBroken) {
+      if (this.#journalVersion !== versionBefore) this.#journalBroken = true;
+      else {
+        journal.push({ op: op.op, remove: op.op.startsWith("delete") ? op : null, result });
+        this.#journalVersion = this.#version;
+      }
+    }
+    return result;
+  }
+
+  /**
+   * applyStaged's publication of a fork's journal (see there): every callout hears of its filters and may
+   * refuse one (notifyFn, in journal order), then `beforePublish` runs, and only then does this engine
+   * change — by taking the fork's tables. A refusal or a throwing `beforePublish` leaves it untouched
+   * (callouts already told hear the opposite, as an undone batch tells them).
+   */
+  #adopt(
+    staged: FilterEngine,
+    journal: readonly StagedOp[],
+    beforePublish: ((results: readonly EngineBatchResult[]) => void) | undefined,
+  ): EngineBatchResult[] {
+    this.#own();
+    const results: EngineBatchResult[] = new Array(journal.length);
+    for (let i = 0; i < journal.length; i++) results[i] = (journal[i] as StagedOp).result;
+    const batch: BatchState = { watched: true, frozen: null, deltas: null };
+    this.#batch = batch;
+    const versionBefore = this.#version;
+    /** Filter adds and deletes callouts were told of, for the undo. */
+    const told: StagedOp[] = [];
+    try {
+      if (this.#registrations.size > 0) {
+        for (const entry of journal) {
+          if (entry.op === "addFilter") {
+            this.#notifyAdd(entry.result as Filter);
+            told.push(entry);
+          } else if (entry.op === "deleteFilter") {
+            this.#notifyDelete(entry.result as Filter);
+            told.push(entry);
+          }
+        }
+      }
+      beforePublish?.(results);
+    } catch (e) {
+      for (let i = told.length - 1; i >= 0; i--) {
+        const entry = told[i] as StagedOp;
+        this.#notifyQuietly(
+          entry.result as Filter,
+          entry.op === "addFilter" ? "FWPS_CALLOUT_NOTIFY_DELETE_FILTER" : "FWPS_CALLOUT_NOTIFY_ADD_FILTER",
+        );
+      }
+      // Foreign code ran (the callouts, the callback): a fork taken before is not known to be valid.
+      this.#version++;
+      throw e;
+    } finally {
+      this.#batch = null;
+    }
+    if (this.#version === versionBefore) this.#takeTables(staged, journal);
+    else {
+      // Foreign code changed this engine directly meanwhile: the fork's tables no longer hold all of it,
+      // so its changes are applied to this engine's tables one by one instead (as they were validated).
+      for (const entry of journal) this.#publishStaged(entry);
+    }
+    this.#version++;
+    if (this.#journal !== null) this.#journalBroken = true;
+    return results;
+  }
+
+  /** #adopt's publication: this engine takes the fork's tables (they hold its objects plus the journal's changes). */
+  #takeTables(staged: FilterEngine, journal: readonly StagedOp[]): void {
+    this.#providers = staged.#providers;
+    this.#providerContexts = staged.#providerContexts;
+    this.#sublayers = staged.#sublayers;
+    this.#callouts = staged.#callouts;
+    this.#calloutsById = staged.#calloutsById;
+    this.#filters = staged.#filters;
+    this.#filtersById = staged.#filtersById;
+    this.#filtersByLayer = staged.#filtersByLayer;
+    staged.#shared = true;
+    staged.#journalBroken = true;
+    staged.#compiled.clear();
+    if (staged.#nextFilterId > this.#nextFilterId) this.#nextFilterId = staged.#nextFilterId;
+    if (staged.#nextCalloutId > this.#nextCalloutId) this.#nextCalloutId = staged.#nextCalloutId;
+    if (staged.#nextProviderContextId > this.#nextProviderContextId)
+      this.#nextProviderContextId = staged.#nextProviderContextId;
+    let lastLayer = -1;
+    for (const entry of journal) {
+      switch (entry.op) {
+        case "addFilter":
+        case "deleteFilter": {
+          const id = (entry.result as Filter).layer.runtimeId;
+          if (id !== lastLayer) {
+            this.#compiled.delete(id);
+            lastLayer = id;
+          }
+          break;
+        }
+        case "addCallout": {
+          const c = entry.result as Callout;
+          const runtime = this.#registrations.get(c.calloutKey);
+          if (runtime !== undefined) runtime.calloutId = c.calloutId;
+          break;
+        }
+        case "deleteCallout": {
+          const runtime = this.#registrations.get((entry.result as Callout).calloutKey);
+          if (runtime !== undefined) runtime.calloutId = 0;
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  /** #adopt's fallback: one op of the fork's journal applied to this engine's own tables, unchecked. */
+  #publishStaged(entry: StagedOp): void {
     switch (entry.op) {
       case "addProvider": {
         const p = entry.result as Provider;
         this.#providers.set(p.providerKey, p);
-        this.#version++;
-        undo.push(() => this.#providers.delete(p.providerKey));
-        return p;
+        return;
       }
       case "addProviderContext": {
         const c = entry.result as ProviderContext;
         if (c.providerContextId >= this.#nextProviderContextId) this.#nextProviderContextId = c.providerContextId + 1n;
         this.#providerContexts.set(c.providerContextKey, c);
-        this.#version++;
-        undo.push(() => this.#providerContexts.delete(c.providerContextKey));
-        return c;
+        return;
       }
       case "addSublayer": {
         const s = entry.result as Sublayer;
         this.#sublayers.set(s.subLayerKey, s);
-        this.#version++;
-        undo.push(() => this.#sublayers.delete(s.subLayerKey));
-        return s;
+        return;
       }
       case "addCallout": {
         const c = entry.result as Callout;
         if (c.calloutId >= this.#nextCalloutId) this.#nextCalloutId = c.calloutId + 1;
         this.#storeCallout(c);
-        undo.push(() => {
-          this.#callouts.delete(c.calloutKey);
-          this.#calloutsById.delete(c.calloutId);
-          const runtime = this.#registrations.get(c.calloutKey);
-          if (runtime !== undefined) runtime.calloutId = 0;
-        });
-        return c;
+        return;
       }
       case "addFilter": {
         const f = entry.result as Filter;
-        this.#publishFilter(f);
-        undo.push(() => {
-          this.#removeFilter(f);
-          this.#notifyQuietly(f, "FWPS_CALLOUT_NOTIFY_DELETE_FILTER");
-        });
-        return f;
+        if (f.filterId >= this.#nextFilterId) this.#nextFilterId = f.filterId + 1n;
+        this.#insertFilter(f);
+        return;
       }
-      default:
-        // Deletes run as usual (their checks are cheap next to an add's); the callout hears of them.
-        return this.#applyOp(entry.remove as EngineBatchOp, undo);
+      case "deleteProvider":
+        this.#providers.delete((entry.result as Provider).providerKey);
+        return;
+      case "deleteProviderContext":
+        this.#providerContexts.delete((entry.result as ProviderContext).providerContextKey);
+        return;
+      case "deleteSublayer":
+        this.#sublayers.delete((entry.result as Sublayer).subLayerKey);
+        return;
+      case "deleteCallout": {
+        const c = entry.result as Callout;
+        this.#callouts.delete(c.calloutKey);
+        this.#calloutsById.delete(c.calloutId);
+        const runtime = this.#registrations.get(c.calloutKey);
+        if (runtime !== undefined) runtime.calloutId = 0;
+        return;
+      }
+      case "deleteFilter":
+        this.#removeFilter(entry.result as Filter);
+        return;
     }
   }
 
-  #applyOp(op: EngineBatchOp, undo: (() => void)[]): EngineBatchResult {
+  /** Before a batch changes a published fork's tables: copy them (they are its origin's now). */
+  #own(): void {
+    if (!this.#shared) return;
+    this.#shared = false;
+    this.#providers = new Map(this.#providers);
+    this.#providerContexts = new Map(this.#providerContexts);
+    this.#sublayers = new Map(this.#sublayers);
+    this.#callouts = new Map(this.#callouts);
+    this.#calloutsById = new Map(this.#calloutsById);
+    this.#filters = new Map(this.#filters);
+    this.#filtersById = new Map(this.#filtersById);
+    const byLayer = new Map<number, Set<Filter>>();
+    for (const [k, v] of this.#filtersByLayer) byLayer.set(k, new Set(v));
+    this.#filtersByLayer = byLayer;
+    this.#compiled.clear();
+  }
+
+  /** One op of a batch; what undoes it goes on `undo` (none for a batch of one, #applyOne). */
+  #applyOp(op: EngineBatchOp, undo: (() => void)[] | null): EngineBatchResult {
     switch (op.op) {
       case "addProvider": {
         const p = this.addProvider(op.spec);
-        undo.push(() => this.#providers.delete(p.providerKey));
+        undo?.push(() => this.#providers.delete(p.providerKey));
         return p;
       }
       case "addProviderContext": {
         const c = this.addProviderContext(op.spec);
-        undo.push(() => this.#providerContexts.delete(c.providerContextKey));
+        undo?.push(() => this.#providerContexts.delete(c.providerContextKey));
         return c;
       }
       case "addSublayer": {
         const s = this.addSublayer(op.spec);
-        undo.push(() => this.#sublayers.delete(s.subLayerKey));
+        undo?.push(() => this.#sublayers.delete(s.subLayerKey));
         return s;
       }
       case "addCallout": {
         const c = this.addCallout(op.spec);
-        undo.push(() => {
+        undo?.push(() => {
           this.#callouts.delete(c.calloutKey);
           this.#calloutsById.delete(c.calloutId);
           const runtime = this.#registrations.get(c.calloutKey);
@@ -890,7 +1109,7 @@ export class FilterEngine {
       }
       case "addFilter": {
         const f = this.addFilter(op.spec);
-        undo.push(() => {
+        undo?.push(() => {
           this.#removeFilter(f);
           this.#notifyQuietly(f, "FWPS_CALLOUT_NOTIFY_DELETE_FILTER");
         });
@@ -899,30 +1118,30 @@ export class FilterEngine {
       case "deleteProvider": {
         const p = this.getProvider(op.key);
         this.deleteProvider(op.key);
-        if (p !== undefined) undo.push(() => this.#providers.set(p.providerKey, p));
+        if (p !== undefined) undo?.push(() => this.#providers.set(p.providerKey, p));
         return p as Provider;
       }
       case "deleteProviderContext": {
         const c = this.getProviderContext(op.key);
         this.deleteProviderContext(op.key);
-        if (c !== undefined) undo.push(() => this.#providerContexts.set(c.providerContextKey, c));
+        if (c !== undefined) undo?.push(() => this.#providerContexts.set(c.providerContextKey, c));
         return c as ProviderContext;
       }
       case "deleteSublayer": {
         const s = this.getSublayer(op.key);
         this.deleteSublayer(op.key);
-        if (s !== undefined) undo.push(() => this.#sublayers.set(s.subLayerKey, s));
+        if (s !== undefined) undo?.push(() => this.#sublayers.set(s.subLayerKey, s));
         return s as Sublayer;
       }
       case "deleteCallout": {
         const c = this.getCallout(op.key);
         this.deleteCallout(op.key);
-        if (c !== undefined) undo.push(() => this.#storeCallout(c));
+        if (c !== undefined) undo?.push(() => this.#storeCallout(c));
         return c as Callout;
       }
       case "deleteFilter": {
         const f = this.deleteFilter(op.key);
-        undo.push(() => {
+        undo?.push(() => {
           this.#insertFilter(f);
           this.#notifyQuietly(f, "FWPS_CALLOUT_NOTIFY_ADD_FILTER");
         });
@@ -939,7 +1158,7 @@ export class FilterEngine {
    * A staging copy: the same options, classifier and objects (shared immutable objects, copied
    * indexes), with no callout registrations (so no notifyFn runs) and nothing compiled. Changes to the
    * copy do not reach this engine; the BFE validates a transaction's calls against one and publishes
-   * the outcome with `applyBatch`. O(number of objects).
+   * the outcome with `applyStaged`. O(number of objects).
    */
   fork(): FilterEngine {
     const e = new FilterEngine({ ...this.#init, randomBytes: this.#randomBytes });
@@ -1017,17 +1236,18 @@ export class FilterEngine {
   #state(layer: Layer): LayerState {
     const batch = this.#batch;
     if (batch !== null) {
-      const frozen = batch.frozen.get(layer.runtimeId);
+      const frozen = batch.frozen?.get(layer.runtimeId);
       if (frozen !== undefined) return frozen;
-      const delta = batch.deltas.get(layer.runtimeId);
+      const delta = batch.deltas?.get(layer.runtimeId);
       if (delta !== undefined) {
         const before = new Set(this.#filtersByLayer.get(layer.runtimeId) ?? []);
         for (const f of delta.added) before.delete(f);
         for (const f of delta.removed) before.add(f);
         const policy = this.#buildPolicy(layer, before);
         const state = { policy, compiled: this.classifier.compile(policy) };
+        batch.frozen ??= new Map();
         batch.frozen.set(layer.runtimeId, state);
-        batch.deltas.delete(layer.runtimeId);
+        batch.deltas?.delete(layer.runtimeId);
         return state;
       }
     }
@@ -1035,7 +1255,8 @@ export class FilterEngine {
     if (state === undefined) {
       const policy = this.#buildPolicy(layer, this.#filtersByLayer.get(layer.runtimeId) ?? []);
       state = { policy, compiled: this.classifier.compile(policy) };
-      this.#compiled.set(layer.runtimeId, state);
+      // A published fork reads tables its origin changes without telling it: it keeps no compiled state.
+      if (!this.#shared) this.#compiled.set(layer.runtimeId, state);
     }
     return state;
   }
@@ -1059,6 +1280,7 @@ export class FilterEngine {
       layerData: request.layerData,
       classifyContext: request.classifyContext,
       flowContext: request.flowContext,
+      calloutDispatch: request.calloutDispatch,
     };
     const recorder = request.trace === true ? new ArbitrationRecorder() : null;
     const depth = this.#depth;

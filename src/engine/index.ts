@@ -32,9 +32,11 @@ export { type EngineBatchOp, type EngineBatchResult, FilterEngine, type FilterEn
 export { linearClassifier } from "./linear.ts";
 export { freshGuid, guidKey, isCanonicalGuid, layerOf } from "./lookup.ts";
 export { filterMatches, matchCondition } from "./match.ts";
+export { CALLOUT_NOT_INVOKED } from "./model.ts";
 export type {
   Callout,
   CalloutActionType,
+  CalloutDispatch,
   CalloutClassifyFn,
   CalloutFlowDeleteFn,
   CalloutNotifyFn,

@@ -344,6 +344,25 @@ export interface ClassifyRequest {
   readonly flowContext?: bigint | ((calloutId: number, calloutKey: Guid) => bigint);
   /** Build a Trace (off by default; nothing is allocated for it otherwise). */
   readonly trace?: boolean;
+  /** Gives each callout its own layerData and sees each answer (the stream layer's waterfall, E11). */
+  readonly calloutDispatch?: CalloutDispatch;
+}
+
+/** `CalloutDispatch.before` returns this to have the engine not invoke the callout this time. */
+export const CALLOUT_NOT_INVOKED: unique symbol = Symbol("CALLOUT_NOT_INVOKED");
+
+/**
+ * A classification whose callouts each see different layer data: at the stream layer a callout sees only
+ * the bytes the callouts above it let through (wfp-semantics.md E6, E11), so each gets its own
+ * FWPS_STREAM_CALLOUT_IO_PACKET0. For every callout the engine is about to invoke (matched, registered,
+ * not skipped by CONDITIONAL_ON_FLOW), in evaluation order, after it pre-loaded `classifyOut` (C13: the
+ * running decision and the write right), it calls `before`, which returns the layerData to pass, or
+ * CALLOUT_NOT_INVOKED: then the callout is not invoked and what `before` left in `classifyOut` is taken as
+ * its answer. `after` follows each invocation, with what the callout wrote. Arbitration is unchanged.
+ */
+export interface CalloutDispatch {
+  before(filter: Filter, calloutId: number, classifyOut: ClassifyOut): unknown;
+  after(filter: Filter, calloutId: number, classifyOut: ClassifyOut): void;
 }
 
 export interface ClassifyResult {

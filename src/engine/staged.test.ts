@@ -142,4 +142,108 @@ describe("applyStaged: publishing a fork's work (the BFE's commit)", () => {
     assert.equal(action(e, 2), "FWP_ACTION_PERMIT", "all or nothing");
     assert.equal(action(e, 1), "FWP_ACTION_BLOCK");
   });
+
+  it("until beforePublish returns, classify sees the pre-batch state; a throwing beforePublish changes nothing", () => {
+    const e = new FilterEngine();
+    e.addFilter(block(10));
+    assert.equal(action(e, 10), "FWP_ACTION_BLOCK"); // layer compiled before the batch
+    const fork = e.fork();
+    fork.applyBatch([{ op: "addFilter", spec: block(11) }]);
+    fork.applyBatch([{ op: "deleteFilter", key: (e.filters()[0] as Filter).filterKey }]);
+    const seen: string[] = [];
+    assert.throws(
+      () =>
+        e.applyStaged(
+          fork,
+          () => [],
+          () => {
+            seen.push(action(e, 10), action(e, 11));
+            throw new Error("the store refused");
+          },
+        ),
+      /the store refused/,
+    );
+    assert.deepEqual(seen, ["FWP_ACTION_BLOCK", "FWP_ACTION_PERMIT"]);
+    assert.equal(action(e, 10), "FWP_ACTION_BLOCK");
+    assert.equal(action(e, 11), "FWP_ACTION_PERMIT");
+    assert.equal(e.filters().length, 1);
+    // Published for real: both changes at once.
+    const again = e.fork();
+    again.applyBatch([{ op: "addFilter", spec: block(11) }]);
+    again.applyBatch([{ op: "deleteFilter", key: (e.filters()[0] as Filter).filterKey }]);
+    e.applyStaged(again, () => {
+      throw new Error("not replayed");
+    });
+    assert.equal(action(e, 10), "FWP_ACTION_PERMIT");
+    assert.equal(action(e, 11), "FWP_ACTION_BLOCK");
+  });
+
+  it("a published fork keeps reading, and its own later changes never reach the engine", () => {
+    const e = new FilterEngine();
+    const fork = e.fork();
+    const a = fork.applyBatch([{ op: "addFilter", spec: block(20) }])[0] as Filter;
+    e.applyStaged(fork, () => {
+      throw new Error("not replayed");
+    });
+    assert.equal(fork.getFilter(a.filterKey), a);
+    const b = fork.addFilter(block(21));
+    fork.deleteFilter(a.filterKey);
+    assert.equal(action(fork, 21), "FWP_ACTION_BLOCK");
+    assert.equal(e.getFilter(b.filterKey), undefined, "the fork copied the tables before changing them");
+    assert.equal(e.getFilter(a.filterKey), a);
+    assert.equal(action(e, 20), "FWP_ACTION_BLOCK");
+    assert.equal(action(e, 21), "FWP_ACTION_PERMIT");
+    // Nor can the fork be published a second time as it is: its journal no longer tells everything.
+    let replays = 0;
+    e.applyStaged(fork, () => {
+      replays++;
+      return [];
+    });
+    assert.equal(replays, 1);
+  });
+
+  it("a callout that changes the engine while hearing of an adopted filter keeps its change", () => {
+    const e = new FilterEngine();
+    const calloutKey = testGuid(8);
+    e.addCallout({ calloutKey, name: "c", applicableLayer: LAYER });
+    let added: Filter | undefined;
+    e.registerCallout({
+      calloutKey,
+      classifyFn: () => {},
+      notifyFn: (type) => {
+        if (type === "FWPS_CALLOUT_NOTIFY_ADD_FILTER" && added === undefined) added = e.addFilter(block(31));
+        return true;
+      },
+    });
+    const fork = e.fork();
+    const staged = fork.applyBatch([
+      {
+        op: "addFilter",
+        spec: { name: "inspect", layer: LAYER, action: { type: "FWP_ACTION_CALLOUT_INSPECTION", calloutKey } },
+      },
+      { op: "addFilter", spec: block(30) },
+    ]);
+    e.applyStaged(fork, () => {
+      throw new Error("not replayed");
+    });
+    for (const f of staged as Filter[]) assert.equal(e.getFilter(f.filterKey), f);
+    assert.ok(added !== undefined && e.getFilter(added.filterKey) === added);
+    assert.equal(action(e, 30), "FWP_ACTION_BLOCK");
+    assert.equal(action(e, 31), "FWP_ACTION_BLOCK");
+  });
+
+  it("a registration learns the run-time id of a callout the fork added", () => {
+    const e = new FilterEngine();
+    const calloutKey = testGuid(9);
+    const ids: number[] = [];
+    e.registerCallout({ calloutKey, classifyFn: () => {}, flowDeleteFn: (_layer, id) => ids.push(id) });
+    const fork = e.fork();
+    const c = fork.applyBatch([{ op: "addCallout", spec: { calloutKey, name: "late", applicableLayer: LAYER } }])[0];
+    e.applyStaged(fork, () => {
+      throw new Error("not replayed");
+    });
+    assert.equal(e.getCallout(calloutKey), c);
+    e.flowDeleted(LAYER, calloutKey, 1n);
+    assert.deepEqual(ids, [(c as { calloutId: number }).calloutId]);
+  });
 });

@@ -19,6 +19,7 @@ export {
 } from "./host.ts";
 export {
   type CalloutModule,
+  type CalloutModuleContext,
   type ClassifyLogEntry,
   type HostReport,
   logEntry,

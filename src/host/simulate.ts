@@ -13,7 +13,7 @@ import { type NetEvent, NetEventLog, netEventFromClassify } from "../bfe/index.t
 import type { NetEventHeaderInput } from "../bfe/netevents/types.ts";
 import { FileSink } from "../capture/index.ts";
 import { createIndexedClassifier, FilterEngine, loadPolicyDocument } from "../engine/index.ts";
-import { type ClassifyRecord, Shim } from "../shim/index.ts";
+import { type ClassifyRecord, type Fwps, Shim } from "../shim/index.ts";
 import {
   type AppOutcome,
   type Host,
@@ -23,8 +23,18 @@ import {
   type ScenarioHost,
 } from "../stack/index.ts";
 
+/**
+ * What a callout module gets besides the engine: the host's name and its callout services (`fwps`, the
+ * Fwps* functions: flow contexts, pending, redirection, injection, stream editing), live once the
+ * scenario runs.
+ */
+export interface CalloutModuleContext {
+  readonly host: string;
+  readonly fwps: Fwps;
+}
+
 /** A TypeScript callout module's default export: registers callouts (and may add objects) on a host's engine. */
-export type CalloutModule = (engine: FilterEngine, context: { readonly host: string }) => void | Promise<void>;
+export type CalloutModule = (engine: FilterEngine, context: CalloutModuleContext) => void | Promise<void>;
 
 export interface SimulateRequest {
   /** The scenario file (JSON). */
@@ -190,6 +200,28 @@ export async function simulate(request: SimulateRequest): Promise<SimulationRepo
       engineFor(h.policy ?? defaultPolicy, baseDir, h.policy !== undefined ? `hosts[${i}].policy` : defaultWhere),
     );
   });
+  // The shims exist before the callout modules run, so that a module can keep its host's Fwps services.
+  // Their clock is the scenario's scheduler, which runScenario creates: read through `clockRef`.
+  const clockRef: { current: Clock | undefined } = { current: undefined };
+  const clock: Clock = { nowNs: () => clockRef.current?.nowNs() ?? 0n };
+  const netEvents = new Map<string, NetEventLog>();
+  const shims = new Map<string, Shim>();
+  for (const h of scenario.hosts) {
+    const events = new NetEventLog({ capacity: request.netEventCapacity ?? 4096 });
+    netEvents.set(h.name, events);
+    shims.set(
+      h.name,
+      new Shim({
+        engine: engines.get(h.name) as FilterEngine,
+        clock,
+        host: h.name,
+        log: (r) => {
+          const e = netEventFromClassify(r.result, netEventInput(r), r.time);
+          if (e !== null) events.record(e);
+        },
+      }),
+    );
+  }
   for (const [i, spec] of calloutModules(scenario.callouts).entries()) {
     const path = isAbsolute(spec.module) ? spec.module : resolve(baseDir, spec.module);
     let mod: { default?: unknown };
@@ -201,30 +233,21 @@ export async function simulate(request: SimulateRequest): Promise<SimulationRepo
       });
     }
     if (typeof mod.default !== "function") {
-      throw new OpenWfpError("E_SCENARIO", `${path} has no default export function (engine, { host }) => void`, {
+      throw new OpenWfpError("E_SCENARIO", `${path} has no default export function (engine, { host, fwps }) => void`, {
         path: `callouts[${i}].module`,
       });
     }
     for (const h of scenario.hosts) {
       if (spec.hosts !== undefined && !spec.hosts.includes(h.name)) continue;
-      await (mod.default as CalloutModule)(engines.get(h.name) as FilterEngine, { host: h.name });
+      const shim = shims.get(h.name) as Shim;
+      await (mod.default as CalloutModule)(engines.get(h.name) as FilterEngine, { host: h.name, fwps: shim.fwps });
     }
   }
-  const netEvents = new Map<string, NetEventLog>();
   const sink = request.pcapPath !== undefined ? new FileSink(request.pcapPath) : undefined;
   const result = runScenario(scenario, {
-    shimFor: (h: ScenarioHost, clock: Clock) => {
-      const events = new NetEventLog({ capacity: request.netEventCapacity ?? 4096 });
-      netEvents.set(h.name, events);
-      return new Shim({
-        engine: engines.get(h.name) as FilterEngine,
-        clock,
-        host: h.name,
-        log: (r) => {
-          const e = netEventFromClassify(r.result, netEventInput(r), r.time);
-          if (e !== null) events.record(e);
-        },
-      });
+    shimFor: (h: ScenarioHost, scheduler: Clock) => {
+      clockRef.current = scheduler;
+      return shims.get(h.name) as Shim;
     },
     ...(sink !== undefined ? { capture: sink } : {}),
   });

@@ -31,8 +31,14 @@ export interface AleFlow {
   /** Callout flow contexts by callout id (D14, D18). */
   readonly contexts: Map<number, { readonly layer: Layer; readonly context: bigint }>;
   lastActivityNs: bigint;
-  /** "pending" while an ALE authorization is pended (D19–D20); "closed" once torn down. */
-  state: "authorized" | "pending" | "closed";
+  /**
+   * "authorizing" during the flow's first ALE authorization (its FLOW_HANDLE is already valid there, D14),
+   * "pending" while that authorization is pended (D19–D20), "authorized" once permitted, "closed" once
+   * torn down.
+   */
+  state: "authorizing" | "authorized" | "pending" | "closed";
+  /** Classifications of this flow in progress (FwpsFlowRemoveContext0 answers STATUS_PENDING meanwhile, D16). */
+  classifying: number;
 }
 
 export interface AleFlowTableOptions {
@@ -55,11 +61,18 @@ export const AUTH_LAYER_NAMES: Readonly<Record<AleAuthFamily, readonly [FwpmLaye
   "auth-recv-accept": ["FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V4", "FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V6"],
 };
 
+/** What a new flow is made of (the table adds its handle, contexts and state). */
+export type AleFlowInit = Omit<AleFlow, "flowHandle" | "contexts" | "state" | "policy" | "classifying"> & {
+  readonly policy?: object;
+};
+
 export class AleFlowTable {
   readonly capacity: number;
   readonly idleNs: bigint;
   readonly counters: AleFlowTableCounters = { created: 0, closed: 0, evicted: 0, expired: 0 };
   readonly #byKey = new Map<string, AleFlow>();
+  /** Every live flow by FLOW_HANDLE, filed or kept by the stack (FwpsFlowAssociateContext0's flowId). */
+  readonly #byHandle = new Map<bigint, AleFlow>();
   #nextHandle = 1n;
   /** Called for every flow that ends (closed, evicted or expired), e.g. to run flowDeleteFn (D17). */
   onFlowEnd: ((flow: AleFlow, why: "closed" | "evicted" | "expired") => void) | undefined;
@@ -74,32 +87,70 @@ export class AleFlowTable {
   }
 
   /** A new authorized flow; with a key it is also filed for lookups (UDP, ICMP, observed traffic). */
-  create(init: Omit<AleFlow, "flowHandle" | "contexts" | "state" | "policy"> & { readonly policy?: object }): AleFlow {
+  create(init: AleFlowInit): AleFlow {
+    const flow = this.begin(init);
+    this.admit(flow);
+    return flow;
+  }
+
+  /**
+   * A flow whose first authorization is about to be classified ("authorizing"): it has its FLOW_HANDLE
+   * (callouts may associate contexts during that classification, D14) but is not filed under its key
+   * until `admit` (permitted) or `hold` (pended); a blocked authorization `close`s it.
+   */
+  begin(init: AleFlowInit): AleFlow {
     const flow: AleFlow = {
       ...init,
       flowHandle: this.#nextHandle++,
       policy: init.policy,
       contexts: new Map(),
-      state: "authorized",
+      state: "authorizing",
+      classifying: 0,
     };
     this.counters.created++;
-    if (init.key !== "") {
-      const old = this.#byKey.get(init.key);
-      if (old !== undefined) this.close(old);
-      while (this.#byKey.size >= this.capacity) {
-        const oldest = this.#byKey.values().next().value as AleFlow;
-        this.#end(oldest, "evicted");
-      }
-      this.#byKey.set(init.key, flow);
-    }
+    this.#byHandle.set(flow.flowHandle, flow);
     return flow;
+  }
+
+  /** The flow's authorization permitted it: "authorized", filed under its key (if any). */
+  admit(flow: AleFlow): void {
+    if (flow.state === "closed") return;
+    const wasFiled = flow.state === "pending";
+    flow.state = "authorized";
+    if (!wasFiled) this.#file(flow);
+  }
+
+  /**
+   * The flow's authorization was pended (D19): "pending", filed under its key so that its later packets
+   * find it (they are held, not authorized again, until the operation completes).
+   */
+  hold(flow: AleFlow): void {
+    if (flow.state !== "authorizing") return;
+    flow.state = "pending";
+    this.#file(flow);
+  }
+
+  /** The live flow with this FLOW_HANDLE (filed or not). */
+  byHandle(flowHandle: bigint): AleFlow | undefined {
+    return this.#byHandle.get(flowHandle);
+  }
+
+  #file(flow: AleFlow): void {
+    if (flow.key === "") return;
+    const old = this.#byKey.get(flow.key);
+    if (old !== undefined && old !== flow) this.close(old);
+    while (this.#byKey.size >= this.capacity) {
+      const oldest = this.#byKey.values().next().value as AleFlow;
+      this.#end(oldest, "evicted");
+    }
+    this.#byKey.set(flow.key, flow);
   }
 
   /** The flow filed under `key`, marked as active at `nowNs` (moves it to the young end). */
   touch(key: string, nowNs: bigint): AleFlow | undefined {
     const flow = this.#byKey.get(key);
     if (flow === undefined) return undefined;
-    if (flow.protocol !== 6 && nowNs - flow.lastActivityNs > this.idleNs) {
+    if (flow.protocol !== 6 && flow.state !== "pending" && nowNs - flow.lastActivityNs > this.idleNs) {
       this.#end(flow, "expired");
       return undefined;
     }
@@ -124,7 +175,7 @@ export class AleFlowTable {
   expire(nowNs: bigint): number {
     let n = 0;
     for (const flow of [...this.#byKey.values()]) {
-      if (flow.protocol !== 6 && nowNs - flow.lastActivityNs > this.idleNs) {
+      if (flow.protocol !== 6 && flow.state !== "pending" && nowNs - flow.lastActivityNs > this.idleNs) {
         this.#end(flow, "expired");
         n++;
       }
@@ -139,6 +190,7 @@ export class AleFlowTable {
 
   #end(flow: AleFlow, why: "closed" | "evicted" | "expired"): void {
     flow.state = "closed";
+    this.#byHandle.delete(flow.flowHandle);
     if (flow.key !== "" && this.#byKey.get(flow.key) === flow) this.#byKey.delete(flow.key);
     this.counters[why]++;
     this.onFlowEnd?.(flow, why);

@@ -32,6 +32,7 @@ export {
 export {
   type BindRequest,
   type ConnectRequest,
+  type InjectionTag,
   type PacketLabel,
   type PacketLayerData,
   type SocketAddress,
@@ -46,6 +47,7 @@ export {
   layerOfPoint,
   Shim,
   type ShimCounters,
+  type ShimIndication,
   type ShimInit,
   type ShimVerdict,
 } from "./shim.ts";
@@ -55,4 +57,59 @@ export { type ProcessSpec, processFacts } from "./process.ts";
 export { type IpFragmentInfo, type IpPacketInfo, parseIpPacket, type TransportInfo } from "./ip-packet.ts";
 export { Fwps } from "./services/fwps.ts";
 export type { StackHooks } from "./services/stack-hooks.ts";
+export { FlowContextState, layerHasFlows } from "./services/flow-context.ts";
+export {
+  type AcquireClassifyHandleResult,
+  ClassifyContext,
+  type ClassifyCompletion,
+  ClassifyHandle,
+  type ClassifyHandleCounters,
+  CompletionHandle,
+  canPendClassify,
+  canPendOperation,
+  heldOperation,
+  type PendedOperationState,
+  PendedOperation,
+  type PendOperationResult,
+  type RedirectRequest,
+} from "./services/pend.ts";
+export {
+  type AcquireWritableLayerDataResult,
+  type ConnectionRedirectStateResult,
+  RedirectHandle,
+  type RedirectHandleCreateResult,
+  type RedirectRecord,
+  RedirectRecords,
+} from "./services/redirect.ts";
+export {
+  type AddressFamily,
+  FWPS_INJECTION_TYPE,
+  FWPS_PACKET_INJECTION_STATE,
+  type InjectCompleteFn,
+  InjectionHandle,
+  type InjectionHandleCreateResult,
+  type InjectionKind,
+  type InjectionRequest,
+  type NetBufferList,
+  type NetBufferListResult,
+  ndisAdvanceNetBufferDataStart,
+  ndisRetreatNetBufferDataStart,
+  PacketInjection,
+  type PacketInjectionState,
+  type PacketInjectionStateResult,
+  packetInjectionState,
+  type TransportSendParams,
+} from "./services/injection.ts";
 export { type FwpNtStatus, type GenericNtStatus, isFwpNtStatus, type NtStatus, ntSuccess } from "./services/status.ts";
+export {
+  type CloneStreamDataResult,
+  STREAM_MAX_ACCUMULATION,
+  type StreamCounters,
+  StreamDirection,
+  type StreamEndpoint,
+  StreamFlow,
+  type StreamRefusal,
+  StreamService,
+} from "./services/stream.ts";
+export { type PacketFactsOptions, packetFacts, packetLabel } from "./packet-facts.ts";
+export type { ClassifyResult, Filter } from "../engine/index.ts";

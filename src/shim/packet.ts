@@ -54,6 +54,23 @@ export interface PacketLayerData {
   readonly payloadOffset?: number;
   readonly end: number;
   readonly dataOffset: number;
+  /**
+   * Present on every indication of a packet a callout injected (D33): which injection handle injected it,
+   * with which context, and the tag the packet carried before (FwpsQueryPacketInjectionState0 reads it).
+   */
+  readonly injection?: InjectionTag;
+}
+
+/**
+ * The injection record of an injected packet (D33): the handle and injection context given to the
+ * Fwps*InjectAsync call, and `previous`, the record of the packet it was cloned from when that one had
+ * been injected too (so the first injector sees PREVIOUSLY_INJECTED_BY_SELF).
+ */
+export interface InjectionTag {
+  /** The InjectionHandle (services/injection.ts) that injected the packet. */
+  readonly handle: object;
+  readonly context: unknown;
+  readonly previous?: InjectionTag;
 }
 
 /** FWPS_STREAM_DATA0 in model form: the stream bytes of one indication (payload only, E1). */

@@ -13,7 +13,7 @@
  * REAUTHORIZE_REASON_POLICY_CHANGE.
  */
 import type { Clock } from "../base/index.ts";
-import type { ClassifyMetadata, ClassifyResult, FilterEngine } from "../engine/index.ts";
+import type { CalloutDispatch, ClassifyMetadata, ClassifyResult, FilterEngine } from "../engine/index.ts";
 import {
   FWP_CONDITION_FLAG,
   FWP_CONDITION_REAUTHORIZE_REASON,
@@ -28,8 +28,9 @@ import { type AleAuthFamily, type AleFlow, AleFlowTable, type AleFlowTableOption
 import { type DiscardMetadata, type MetadataInput, metadataFor } from "./metadata.ts";
 import type { PacketLabel } from "./packet.ts";
 import { Fwps } from "./services/fwps.ts";
+import { ClassifyContext, CompletionHandle } from "./services/pend.ts";
 import type { StackHooks } from "./services/stack-hooks.ts";
-import { incomingValuesFor } from "./values.ts";
+import { conditionFlags, incomingValuesFor } from "./values.ts";
 
 /** The classify points, named after their layers without `FWPM_LAYER_` and the IP version. */
 export type ClassifyPoint =
@@ -95,6 +96,11 @@ export interface ClassifyInput {
   readonly flow?: AleFlow;
   readonly fragment?: number;
   readonly side?: string;
+  /**
+   * Each callout gets its own layer data (the stream layer's waterfall, services/stream.ts). The caller
+   * then enforces per callout: no discard-layer indication follows a block (the caller indicates its own).
+   */
+  readonly calloutDispatch?: CalloutDispatch;
 }
 
 export interface ShimVerdict {
@@ -106,6 +112,13 @@ export interface ShimVerdict {
   readonly result: ClassifyResult;
   /** The discard-layer classification that followed a non-absorbed block, if the layer has a twin. */
   readonly discard?: ClassifyResult;
+}
+
+/** A classification in progress (`Shim.indication`). */
+export interface ShimIndication {
+  readonly layer: Layer;
+  readonly metadata: MetadataInput;
+  readonly layerData: unknown;
 }
 
 export interface ShimInit {
@@ -146,6 +159,10 @@ export class Shim {
   /** The callout services (Fwps*) of this host. */
   readonly fwps: Fwps;
   #stack: StackHooks | undefined;
+  // The classification running now, innermost (see `indication`).
+  #indicationLayer: Layer | undefined;
+  #indicationMetadata: MetadataInput | undefined;
+  #indicationData: unknown;
 
   constructor(init: ShimInit) {
     this.engine = init.engine;
@@ -168,6 +185,17 @@ export class Shim {
     return this.#stack;
   }
 
+  /**
+   * The classification in progress (the innermost one while a callout classifies re-entrantly), or
+   * undefined outside classify: the callout services read where a call comes from (a clone remembers the
+   * layer and ALE_CLASSIFY_REQUIRED of the indication it was made from, D37).
+   */
+  get indication(): ShimIndication | undefined {
+    const layer = this.#indicationLayer;
+    if (layer === undefined) return undefined;
+    return { layer, metadata: this.#indicationMetadata ?? {}, layerData: this.#indicationData };
+  }
+
   /** Classifies at a classify point, for the IP version of the facts. */
   classifyAt(point: ClassifyPoint, input: ClassifyInput): ShimVerdict {
     return this.classify(layerOfPoint(point, input.facts.ipVersion), input);
@@ -188,6 +216,7 @@ export class Shim {
     const permit = result.action === "FWP_ACTION_PERMIT";
     if (permit) return { layer, permit, absorbed: false, result };
     this.counters.blocked++;
+    if (input.calloutDispatch !== undefined) return { layer, permit, absorbed: result.absorbed, result };
     if (result.absorbed) {
       this.counters.absorbed++;
       return { layer, permit, absorbed: true, result };
@@ -252,6 +281,42 @@ export class Shim {
     });
   }
 
+  /**
+   * A flow whose first authorization (ALE_AUTH_CONNECT / ALE_AUTH_RECV_ACCEPT) is about to be classified:
+   * it has its FLOW_HANDLE during that classification (callouts may associate contexts, D14). Afterwards
+   * the caller `admitFlow`s it (PERMIT), `holdFlow`s it (pended, D19) or `closeFlow`s it (BLOCK: flowDeleteFn
+   * runs for contexts associated meanwhile).
+   */
+  beginFlow(
+    key: string,
+    authLayer: Layer,
+    facts: ClassifyFacts,
+    direction: PacketDirection,
+    protocol: number,
+  ): AleFlow {
+    return this.flows.begin({
+      key,
+      protocol,
+      authLayer,
+      authFamily: authLayer.subFamily as AleAuthFamily,
+      direction,
+      facts,
+      policy: this.policyOf(authLayer),
+      lastActivityNs: this.clock.nowNs(),
+    });
+  }
+
+  /** The flow's authorization permitted it: authorized (and filed under its key). */
+  admitFlow(flow: AleFlow): void {
+    flow.policy = this.policyOf(flow.authLayer);
+    this.flows.admit(flow);
+  }
+
+  /** The flow's authorization was pended (D19): its later packets find it and are held. */
+  holdFlow(flow: AleFlow): void {
+    this.flows.hold(flow);
+  }
+
   /** A filter was added to or removed from the layer where the flow was authorized (G7a, G12). */
   reauthorizationDue(flow: AleFlow): boolean {
     return flow.state === "authorized" && this.policyOf(flow.authLayer) !== flow.policy;
@@ -283,7 +348,12 @@ export class Shim {
       ...(sameDirection && p.arrivalInterface !== undefined ? { arrivalInterface: p.arrivalInterface } : {}),
       ...(sameDirection && p.nextHopInterface !== undefined ? { nextHopInterface: p.nextHopInterface } : {}),
     };
-    const verdict = this.classify(flow.authLayer, { ...input, facts, flow });
+    // A reauthorization carries a COMPLETION_HANDLE like the initial one, but cannot be pended (G11).
+    const metadata = {
+      ...input.metadata,
+      completionHandle: input.metadata?.completionHandle ?? new CompletionHandle(),
+    };
+    const verdict = this.classify(flow.authLayer, { ...input, facts, flow, metadata });
     if (verdict.permit) flow.policy = this.policyOf(flow.authLayer);
     else this.flows.close(flow);
     return verdict;
@@ -299,6 +369,17 @@ export class Shim {
     return getLayer(AUTH_LAYER_NAMES[family][ipVersion === 4 ? 0 : 1]);
   }
 
+  /**
+   * The classify context of a classification the caller passed none for: one object rebound to every
+   * classification (a handle acquired in one is stale in the next), a fresh one for a nested classification.
+   */
+  #lendClassifyContext(): ClassifyContext {
+    const c = this.#ambientContext;
+    return c.live ? new ClassifyContext(true) : c;
+  }
+
+  readonly #ambientContext = new ClassifyContext(true);
+
   #deleteFlowContexts(flow: AleFlow): void {
     for (const [calloutId, { layer, context }] of flow.contexts) {
       this.engine.flowDeleted(layer, calloutId, context);
@@ -313,12 +394,31 @@ export class Shim {
       flow !== undefined && input.metadata?.flowHandle === undefined
         ? { ...input.metadata, flowHandle: flow.flowHandle }
         : (input.metadata ?? {});
+    const outerLayer = this.#indicationLayer;
+    const outerMetadata = this.#indicationMetadata;
+    const outerData = this.#indicationData;
+    this.#indicationLayer = layer;
+    this.#indicationMetadata = metadataInput;
+    this.#indicationData = input.layerData;
+    // Callout services (services/pend.ts, flow-context.ts): bind the classify context and completion handle
+    // to this classification, and count it as in progress on its flow (D16, D19, D21).
+    const classifyContext = input.classifyContext ?? this.#lendClassifyContext();
+    const boundContext = classifyContext instanceof ClassifyContext ? classifyContext : undefined;
+    boundContext?.enter(layer, input.layerData);
+    const completion = metadataInput.completionHandle;
+    const boundCompletion = completion instanceof CompletionHandle ? completion : undefined;
+    if (boundCompletion !== undefined) {
+      boundCompletion.layer = layer;
+      boundCompletion.reauthorize = ((facts.flags ?? 0) & FWP_CONDITION_FLAG.FWP_CONDITION_FLAG_IS_REAUTHORIZE) !== 0;
+      boundCompletion.live = true;
+    }
+    if (flow !== undefined) flow.classifying++;
     const result = this.engine.classify({
       layer,
       incomingValues: incomingValuesFor(layer, facts),
       metadata: metadataFor(layer, metadataInput) as unknown as ClassifyMetadata,
       layerData: input.layerData,
-      classifyContext: input.classifyContext,
+      classifyContext,
       ...(flow !== undefined && flow.contexts.size > 0
         ? {
             flowContext: (calloutId: number) => {
@@ -328,7 +428,17 @@ export class Shim {
           }
         : {}),
       trace: this.trace,
+      ...(input.calloutDispatch !== undefined ? { calloutDispatch: input.calloutDispatch } : {}),
     });
+    this.#indicationLayer = outerLayer;
+    this.#indicationMetadata = outerMetadata;
+    this.#indicationData = outerData;
+    boundContext?.leave();
+    if (boundCompletion !== undefined) boundCompletion.live = false;
+    if (flow !== undefined) {
+      flow.classifying--;
+      this.fwps.flowContexts.classifyEnded(this, flow);
+    }
     this.counters.classifications++;
     const log = this.log;
     if (log !== undefined) {
@@ -341,7 +451,7 @@ export class Shim {
         action: result.action,
         absorbed: result.absorbed,
         decidingFilter: result.decidingFilter,
-        flags: facts.flags ?? 0,
+        flags: conditionFlags(facts),
         facts,
         result,
         metadata: metadataInput,

@@ -10,7 +10,13 @@
  * IS_FRAGMENT_GROUP; the group's verdict decides for all of them. Held groups are bounded in number and
  * time; overflow and timeouts are counted.
  */
-import { FWP_CONDITION_FLAG, type IpPacketInfo, type PacketLayerData, parseIpPacket } from "../shim/index.ts";
+import {
+  FWP_CONDITION_FLAG,
+  type InjectionTag,
+  type IpPacketInfo,
+  type PacketLayerData,
+  parseIpPacket,
+} from "../shim/index.ts";
 import { EtherType, Ipv4View } from "../wire/index.ts";
 import type { Host } from "./host.ts";
 import { fragmentIpv4 } from "./ip/fragment.ts";
@@ -67,7 +73,8 @@ export class Forwarder {
     this.#groupTimeoutNs = options.groupTimeoutNs ?? 60_000_000_000n;
   }
 
-  forward(arrival: NetInterface, packet: Uint8Array, info: IpPacketInfo): void {
+  /** `injection` tags a packet injected into the receive path for a non-local destination (F10, D33). */
+  forward(arrival: NetInterface, packet: Uint8Array, info: IpPacketInfo, injection?: InjectionTag): void {
     const host = this.host;
     if (info.ttl <= 1) {
       this.counters.hopLimitExceeded++;
@@ -81,8 +88,23 @@ export class Forwarder {
     }
     const out = this.#routeOut(packet, info);
     if (out === undefined) return;
-    if (!this.#classify(arrival, out, packet, info, 0)) return;
+    if (!this.#classify(arrival, out, packet, info, 0, undefined, injection)) return;
     this.#send(out, packet, info);
+  }
+
+  /**
+   * A forward-injected packet (FwpsInjectForwardAsync0): out of `out` as the forwarding path sends it,
+   * indicated at no WFP layer (D31, F10). False when the hop limit ran out (time exceeded is sent).
+   */
+  sendInjected(out: NetInterface, packet: Uint8Array, info: IpPacketInfo): boolean {
+    if (info.ttl <= 1) {
+      this.counters.hopLimitExceeded++;
+      this.host.ip.discard("HopLimitExceeded");
+      this.host.icmp.sendTimeExceeded(packet, info, 0);
+      return false;
+    }
+    this.#send(out, packet, info);
+    return true;
   }
 
   #routeOut(packet: Uint8Array, info: IpPacketInfo): NetInterface | undefined {
@@ -105,8 +127,16 @@ export class Forwarder {
     info: IpPacketInfo,
     flags: number,
     label?: "fragment-group",
+    injection?: InjectionTag,
   ): boolean {
-    const layerData: PacketLayerData = { kind: "packet", bytes: packet, ipOffset: 0, end: info.length, dataOffset: 0 };
+    const layerData: PacketLayerData = {
+      kind: "packet",
+      bytes: packet,
+      ipOffset: 0,
+      end: info.length,
+      dataOffset: 0,
+      ...(injection !== undefined ? { injection } : {}),
+    };
     const v = this.host.shim.classifyAt("IPFORWARD", {
       facts: {
         ipVersion: info.version,

@@ -86,11 +86,17 @@ export class Host {
   addEthernet(
     name: string,
     port: Port,
-    init: { readonly mac: Uint8Array; readonly addresses: readonly string[]; readonly mtu?: number; readonly index?: number },
+    init: {
+      readonly mac: Uint8Array;
+      readonly addresses: readonly string[];
+      readonly mtu?: number;
+      readonly index?: number;
+    },
   ): NetInterface {
     // IF_INDEX: 2, 3, ... by default (1 is the loopback), or as given (a real machine's index).
     const index = init.index ?? this.interfaces.length + 2;
-    if (index === 1 || this.interfaces.some((n) => n.index === index)) throw new RangeError(`interface index ${index} is taken`);
+    if (index === 1 || this.interfaces.some((n) => n.index === index))
+      throw new RangeError(`interface index ${index} is taken`);
     const nic = new NetInterface(index, name, "ethernet", init.mac, init.mtu ?? 1500, port);
     for (const a of init.addresses) this.addAddress(nic, a);
     this.interfaces.push(nic);

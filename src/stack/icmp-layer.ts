@@ -17,7 +17,9 @@ import {
   type ClassifyFacts,
   type EmbeddedFacts,
   FWPS_DISCARD_MODULE,
+  INET_DISCARD_REASON,
   IP_DISCARD_REASON,
+  type InjectionTag,
   type IpPacketInfo,
   type PacketLabel,
   type PacketLayerData,
@@ -29,6 +31,8 @@ import {
   IpProtocol,
   parseQuotedIpv4,
   parseQuotedIpv6,
+  verifyIcmpv4Checksum,
+  verifyIcmpv6Checksum,
 } from "../wire/index.ts";
 import { buildIcmpv4, buildIcmpv6 } from "./build.ts";
 import type { Host } from "./host.ts";
@@ -99,7 +103,12 @@ export interface IcmpCounters {
   foreignQuotes: number;
   /** Inbound errors whose quoted packet could not be read. */
   badQuotes: number;
+  /** Inbound messages whose checksum did not verify (dropped). */
+  checksumErrors: number;
 }
+
+/** Path MTUs remembered at most (the oldest is forgotten first). */
+const PATH_MTU_ENTRIES = 1024;
 
 const ECHO_REQUEST = { 4: 8, 6: 128 } as const;
 const ECHO_REPLY = { 4: 0, 6: 129 } as const;
@@ -115,6 +124,7 @@ export class IcmpLayer {
     suppressed: 0,
     foreignQuotes: 0,
     badQuotes: 0,
+    checksumErrors: 0,
   };
   /** Token bucket for outbound errors: `errorBurst` tokens, refilled at `errorsPerSecond`. */
   errorsPerSecond = 100;
@@ -265,14 +275,42 @@ export class IcmpLayer {
     flags: number,
     label: PacketLabel,
     side?: string,
+    injection?: InjectionTag,
   ): void {
     const t = info.transport;
     if (t?.icmpType === undefined) {
       this.host.ip.discard("MalformedHeader");
       return;
     }
+    const end = info.offset + info.length;
+    const sound =
+      info.version === 4
+        ? verifyIcmpv4Checksum(packet, t.offset, end)
+        : verifyIcmpv6Checksum(packet, t.offset, end, {
+            version: 6,
+            src: info.src as Ipv6Address,
+            dst: info.dst as Ipv6Address,
+          });
+    if (!sound) {
+      // RFC 1122 §3.2.2 / RFC 4443 §2.4: a message whose checksum fails is discarded (never answered).
+      this.counters.checksumErrors++;
+      this.host.shim.discard(
+        "INBOUND_TRANSPORT",
+        {
+          facts: packetFacts(info, "inbound", { iface: iface.facts, arrivalInterface: iface.facts, flags }),
+          packet: label,
+          ...(side !== undefined ? { side } : {}),
+        },
+        {
+          discardModule: FWPS_DISCARD_MODULE.FWPS_DISCARD_MODULE_TRANSPORT,
+          discardReason: INET_DISCARD_REASON.InetDiscardChecksumInvalid,
+          filterId: 0n,
+        },
+      );
+      return;
+    }
     if (t.icmpError === true) {
-      this.#inputError(iface, packet, info, flags, side);
+      this.#inputError(iface, packet, info, flags, side, injection);
       return;
     }
     const host = this.host;
@@ -285,6 +323,7 @@ export class IcmpLayer {
       payloadOffset: t.offset + 8,
       end: info.length,
       dataOffset: t.offset,
+      ...(injection !== undefined ? { injection } : {}),
     };
     const isRequest = t.icmpType === ECHO_REQUEST[info.version];
     const isReply = t.icmpType === ECHO_REPLY[info.version];
@@ -310,7 +349,7 @@ export class IcmpLayer {
     )
       return;
     if (!isRequest && !isReply) return; // other informational messages: nothing to do
-    const owner: Process = isRequest ? host.system : (this.#socketFor(t.icmpId)?.process ?? host.system);
+    const owner: Process = isRequest ? host.system : (this.#socketFor(key)?.process ?? host.system);
     const aleFacts: ClassifyFacts = {
       ...facts,
       iface: (host.interfaceOwning(info.dst) ?? iface).facts,
@@ -355,7 +394,7 @@ export class IcmpLayer {
       this.#reply(info, packet, t.icmpId ?? 0, t.icmpSeq ?? 0, flow, flags, side);
       return;
     }
-    const s = this.#socketFor(t.icmpId);
+    const s = this.#socketFor(key);
     if (s === undefined) return;
     const sentAt = s.sent.get(t.icmpSeq ?? -1);
     const r: EchoReply = {
@@ -370,9 +409,27 @@ export class IcmpLayer {
     s.onReply?.(r);
   }
 
-  #socketFor(identifier: number | undefined): PingSocket | undefined {
-    if (identifier === undefined) return undefined;
-    return this.sockets.find((s) => !s.closed && [...s.flows.keys()].some((k) => k.endsWith(`|${identifier}`)));
+  /**
+   * The ping socket whose echo flow is `key` (remote address and identifier): the one that sent the
+   * request. Matching the identifier alone would hand every socket's replies to the first socket using
+   * that identifier (ping.exe uses the same one for every destination).
+   */
+  /** Does a TCP connection, a bound UDP socket or a ping socket of this host own the quoted packet? */
+  #quotesOurEndpoint(e: EmbeddedFacts): boolean {
+    const host = this.host;
+    if (e.protocol === IpProtocol.Tcp) return host.tcp.ownsEmbedded(e);
+    if (e.protocol === IpProtocol.Udp)
+      return e.localPort !== undefined && host.udp.lookup(e.localAddress, e.localPort) !== undefined;
+    if (e.protocol === IpProtocol.Icmp || e.protocol === IpProtocol.Icmpv6) {
+      const prefix = `icmp|${host.name}|${unmapped(e.remoteAddress).toString()}|`;
+      return this.sockets.some((s) => !s.closed && [...s.flows.keys()].some((k) => k.startsWith(prefix)));
+    }
+    return false;
+  }
+
+  #socketFor(key: string): PingSocket | undefined {
+    if (key === "") return undefined;
+    return this.sockets.find((s) => !s.closed && s.flows.has(key));
   }
 
   /** The stack answers an echo request (OUTBOUND_TRANSPORT, OUTBOUND_IPPACKET). */
@@ -461,7 +518,14 @@ export class IcmpLayer {
   // Errors in
   // -------------------------------------------------------------------------------------------
 
-  #inputError(iface: NetInterface, packet: Uint8Array, info: IpPacketInfo, flags: number, side?: string): void {
+  #inputError(
+    iface: NetInterface,
+    packet: Uint8Array,
+    info: IpPacketInfo,
+    flags: number,
+    side?: string,
+    injection?: InjectionTag,
+  ): void {
     const host = this.host;
     const t = info.transport as NonNullable<IpPacketInfo["transport"]>;
     this.counters.errorsIn++;
@@ -498,6 +562,7 @@ export class IcmpLayer {
       payloadOffset: quoteStart,
       end: info.length,
       dataOffset: quoteStart,
+      ...(injection !== undefined ? { injection } : {}),
     };
     const v = host.shim.classifyAt("INBOUND_ICMP_ERROR", {
       facts,
@@ -507,8 +572,9 @@ export class IcmpLayer {
       ...(side !== undefined ? { side } : {}),
     });
     if (!v.permit || embedded === undefined) return;
-    // Only errors about packets this host sent are acted on.
-    if (host.interfaceOwning(embedded.localAddress) === undefined) {
+    // Only errors about packets one of this host's endpoints sent are acted on: anyone can forge an
+    // error, and one about a flow we do not have must not lower a path MTU or fail a socket (RFC 5927).
+    if (host.interfaceOwning(embedded.localAddress) === undefined || !this.#quotesOurEndpoint(embedded)) {
       this.counters.foreignQuotes++;
       return;
     }
@@ -522,7 +588,11 @@ export class IcmpLayer {
           : readU32(packet, t.offset + 4);
       const floor = info.version === 4 ? 68 : 1280;
       if (mtuField >= floor) {
-        host.ip.pathMtu.set(embedded.remoteAddress.toString(), mtuField);
+        const pmtu = host.ip.pathMtu;
+        const key = embedded.remoteAddress.toString();
+        pmtu.delete(key);
+        if (pmtu.size >= PATH_MTU_ENTRIES) pmtu.delete(pmtu.keys().next().value as string);
+        pmtu.set(key, mtuField);
         host.tcp.pathMtuChanged(embedded, mtuField);
       }
       return;

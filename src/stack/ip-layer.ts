@@ -16,12 +16,13 @@ import {
   FWP_CONDITION_FLAG,
   FWPS_DISCARD_MODULE,
   IP_DISCARD_REASON,
+  type InjectionTag,
   type IpPacketInfo,
   type PacketLabel,
   type PacketLayerData,
   parseIpPacket,
 } from "../shim/index.ts";
-import { EtherType, IpProtocol } from "../wire/index.ts";
+import { checksumVerifies, EtherType, IpProtocol } from "../wire/index.ts";
 import { buildIp } from "./build.ts";
 import type { Host } from "./host.ts";
 import { fragmentIpv4, fragmentIpv6 } from "./ip/fragment.ts";
@@ -58,6 +59,8 @@ export interface OutboundTransport {
   readonly side?: string;
   readonly ttl?: number;
   readonly dontFragment?: boolean;
+  /** The injection tag of a transport-send injected segment (D33), carried to OUTBOUND_IPPACKET. */
+  readonly injection?: InjectionTag;
 }
 
 export interface IpCounters {
@@ -142,14 +145,22 @@ export class IpLayer {
       },
       o.transport,
     );
-    this.sendPacket(packet, o.route, o.label, o.flow, o.side);
+    this.sendPacket(packet, o.route, o.label, o.flow, o.side, o.injection);
   }
 
   /**
    * Sends a complete IP packet from this host: neighbour resolution first (an unresolvable next hop is
    * never indicated, F7), then OUTBOUND_IPPACKET (F8: once, before fragmentation), then the wire.
+   * `injection` tags an injected packet's indication (D33).
    */
-  sendPacket(packet: Uint8Array, route: RouteResult, label: PacketLabel, flow?: AleFlow, side?: string): void {
+  sendPacket(
+    packet: Uint8Array,
+    route: RouteResult,
+    label: PacketLabel,
+    flow?: AleFlow,
+    side?: string,
+    injection?: InjectionTag,
+  ): void {
     const parsed = parseIpPacket(packet);
     if (!parsed.ok) {
       this.discard("MalformedHeader");
@@ -175,6 +186,7 @@ export class IpLayer {
           : {}),
         end: packet.length,
         dataOffset: 0,
+        ...(injection !== undefined ? { injection } : {}),
       };
       const v = this.host.shim.classifyAt("OUTBOUND_IPPACKET", {
         facts,
@@ -237,8 +249,8 @@ export class IpLayer {
   // Input
   // -------------------------------------------------------------------------------------------
 
-  /** A packet from a NIC (or the loopback, with `loopback`). */
-  receive(iface: NetInterface, packet: Uint8Array, loopback: boolean, side?: string): void {
+  /** A packet from a NIC (or the loopback, with `loopback`); `injection` tags an injected one (D33). */
+  receive(iface: NetInterface, packet: Uint8Array, loopback: boolean, side?: string, injection?: InjectionTag): void {
     this.counters.packetsIn++;
     const parsed = parseIpPacket(packet);
     if (!parsed.ok) {
@@ -248,10 +260,24 @@ export class IpLayer {
     const info = parsed.value;
     const host = this.host;
     const flags = loopback ? FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK : 0;
+    const broken = headerFault(packet, info);
+    if (broken !== undefined) {
+      host.shim.discard(
+        "INBOUND_IPPACKET",
+        { facts: packetFacts(info, "inbound", { iface: iface.facts, flags }), packet: packetLabel(info) },
+        {
+          discardModule: FWPS_DISCARD_MODULE.FWPS_DISCARD_MODULE_NETWORK,
+          discardReason: IP_DISCARD_REASON[`IpDiscard${broken}`],
+          filterId: 0n,
+        },
+      );
+      this.discard(broken);
+      return;
+    }
     const local = loopback || host.isLocalDestination(iface, info.dst);
     if (!local) {
       if (iface.forwarding) {
-        host.forwarder.forward(iface, packet, info);
+        host.forwarder.forward(iface, packet, info, injection);
         return;
       }
       host.shim.discard(
@@ -267,12 +293,12 @@ export class IpLayer {
       return;
     }
     if (info.fragment !== undefined) {
-      this.#receiveFragment(iface, packet, info, flags, side);
+      this.#receiveFragment(iface, packet, info, flags, side, injection);
       return;
     }
     const label = host.inboundLabel(info);
-    if (!this.#classifyInbound(iface, packet, info, flags, label, side)) return;
-    host.deliver(iface, packet, info, flags, label, side);
+    if (!this.#classifyInbound(iface, packet, info, flags, label, side, undefined, injection)) return;
+    host.deliver(iface, packet, info, flags, label, side, injection);
   }
 
   /** INBOUND_IPPACKET for one indication; false when blocked. */
@@ -284,6 +310,7 @@ export class IpLayer {
     label: PacketLabel,
     side: string | undefined,
     fragment?: number,
+    injection?: InjectionTag,
   ): boolean {
     const facts = packetFacts(info, "inbound", { iface: iface.facts, flags });
     const layerData: PacketLayerData = {
@@ -295,6 +322,7 @@ export class IpLayer {
         : {}),
       end: info.length,
       dataOffset: info.ipHeaderLength,
+      ...(injection !== undefined ? { injection } : {}),
     };
     const v = this.host.shim.classifyAt("INBOUND_IPPACKET", {
       facts,
@@ -323,16 +351,23 @@ export class IpLayer {
   #fragmentNumbers = new Map<string, number>();
 
   /** F9: each fragment as an IP packet, then as a fragment; the reassembled datagram with IS_REASSEMBLED. */
-  #receiveFragment(iface: NetInterface, packet: Uint8Array, info: IpPacketInfo, flags: number, side?: string): void {
+  #receiveFragment(
+    iface: NetInterface,
+    packet: Uint8Array,
+    info: IpPacketInfo,
+    flags: number,
+    side?: string,
+    injection?: InjectionTag,
+  ): void {
     this.counters.fragmentsIn++;
     const f = info.fragment as NonNullable<IpPacketInfo["fragment"]>;
     const key = `${info.src}|${info.dst}|${info.version === 4 ? info.protocol : ""}|${f.identification}`;
     const n = (this.#fragmentNumbers.get(key) ?? 0) + 1;
     if (this.#fragmentNumbers.size > 4096) this.#fragmentNumbers.clear();
     this.#fragmentNumbers.set(key, n);
-    if (!this.#classifyInbound(iface, packet, info, flags, "fragment", side, n)) return;
-    if (!this.#classifyInbound(iface, packet, info, flags | FLAG.FWP_CONDITION_FLAG_IS_FRAGMENT, "fragment", side, n))
-      return;
+    if (!this.#classifyInbound(iface, packet, info, flags, "fragment", side, n, injection)) return;
+    const asFragment = flags | FLAG.FWP_CONDITION_FLAG_IS_FRAGMENT;
+    if (!this.#classifyInbound(iface, packet, info, asFragment, "fragment", side, n, injection)) return;
     const r = this.reassembler.input(packet, this.host.scheduler.nowNs());
     if (r.kind !== "complete") return;
     this.#fragmentNumbers.delete(key);
@@ -354,4 +389,21 @@ export class IpLayer {
       if (e.firstFragment !== undefined) this.host.icmp.sendReassemblyTimeout(e.firstFragment);
     }
   }
+}
+
+/**
+ * What is wrong with the header of a received packet that parsed: a datagram longer than the bytes that
+ * arrived (a capture may cut a packet short, a link may not: RFC 791's Total Length, RFC 8200's Payload
+ * Length), or an IPv4 header checksum that does not verify (RFC 1122 §3.2.1.2: MUST be verified, the
+ * datagram silently discarded). Undefined when the header is sound.
+ */
+function headerFault(packet: Uint8Array, info: IpPacketInfo): "BadLength" | "BadChecksum" | undefined {
+  const at = info.offset;
+  const declared =
+    info.version === 4
+      ? ((packet[at + 2] as number) << 8) | (packet[at + 3] as number)
+      : 40 + (((packet[at + 4] as number) << 8) | (packet[at + 5] as number));
+  if (at + declared > packet.length) return "BadLength";
+  if (info.version === 4 && !checksumVerifies(packet, at, at + info.ipHeaderLength)) return "BadChecksum";
+  return undefined;
 }

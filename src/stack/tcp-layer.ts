@@ -20,20 +20,28 @@ import type { IpAddress } from "../base/index.ts";
 import {
   type AleFlow,
   type ClassifyFacts,
+  CompletionHandle,
   type ConnectRequest,
   FWP_CONDITION_FLAG,
+  FWP_CONDITION_REAUTHORIZE_REASON,
+  heldOperation,
+  type PendedOperation,
+  RedirectHandle,
+  RedirectRecords,
   FWPS_DISCARD_MODULE,
-  FWPS_STREAM_FLAG,
   INET_DISCARD_REASON,
   type EmbeddedFacts,
+  type InjectionTag,
   type IpPacketInfo,
   type PacketLabel,
   type PacketLayerData,
-  type StreamCalloutIoPacket,
+  type StreamEndpoint,
+  type StreamFlow,
   tcpSegmentLabel,
 } from "../shim/index.ts";
 import { IpProtocol, parseTcp, TCP_ACK, TCP_RST, TCP_SYN, type TcpRepr, verifyTcpChecksum } from "../wire/index.ts";
 import { aleBind, aleCloseEndpoint, releaseResource } from "./ale.ts";
+import { attempt, type Done, pendableClassify, pendableOperation, socketCall } from "./ale-pend.ts";
 import { buildTcp, pseudo } from "./build.ts";
 import type { Host } from "./host.ts";
 import { unmapped } from "./host.ts";
@@ -60,7 +68,6 @@ import {
 } from "./tcp/index.ts";
 
 const FLAG = FWP_CONDITION_FLAG;
-const SF = FWPS_STREAM_FLAG;
 
 export interface TcpLayerOptions {
   readonly tuning?: TcpTuning;
@@ -95,6 +102,10 @@ export class TcpSocket implements SocketBase {
   readonly received: Uint8Array[] = [];
   remoteClosed = false;
   shutdownRequested = false;
+  /** The connection's stream classifier (services/stream.ts), from its first STREAM indication. */
+  stream: StreamFlow | undefined;
+  /** The outbound disconnect left the stream layer: TCP's FIN follows the pending bytes. */
+  finReleased = false;
   onConnect: (() => void) | undefined;
   onData: ((bytes: Uint8Array) => void) | undefined;
   onEnd: (() => void) | undefined;
@@ -103,6 +114,15 @@ export class TcpSocket implements SocketBase {
   readonly accepted: TcpSocket[] = [];
   /** Set once ENDPOINT_CLOSURE was indicated. */
   endpointClosed = false;
+  /**
+   * The connection's redirect records (D29): a redirection to a local process at CONNECT_REDIRECT appends
+   * one; an accepted socket has those of the connection it accepted.
+   */
+  redirectRecords: RedirectRecords | undefined;
+  /** The localRedirectContext of the latest redirection (D29). */
+  redirectContext: unknown;
+  /** Records set by SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS: this socket is a proxy's outbound one (D29). */
+  proxyRedirectRecords: RedirectRecords | undefined;
 
   constructor(
     readonly layer: TcpLayer,
@@ -125,7 +145,33 @@ export class TcpSocket implements SocketBase {
     this.layer.listen(this, backlog);
   }
 
-  /** Queues data; STREAM (outbound) is classified first. Returns the bytes the stream layer let through. */
+  /**
+   * SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS: the redirect records of a connection redirected at
+   * CONNECT_REDIRECT (on the proxy's accepted socket). WSAEINVAL for a connection that was not [INF].
+   */
+  queryRedirectRecords(): RedirectRecords {
+    if (this.redirectRecords === undefined) throw new SocketFailure("WSAEINVAL", "the connection was not redirected");
+    return this.redirectRecords;
+  }
+
+  /** SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT: the redirecting callout's localRedirectContext. */
+  queryRedirectContext(): unknown {
+    if (this.redirectRecords === undefined) throw new SocketFailure("WSAEINVAL", "the connection was not redirected");
+    return this.redirectContext;
+  }
+
+  /**
+   * SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS: before connect(), the records of the connection this socket
+   * proxies; its CONNECT_REDIRECT then carries them (REDIRECT_RECORD_HANDLE) and IS_PROXY_CONNECTION.
+   */
+  setRedirectRecords(records: RedirectRecords): void {
+    if (!(records instanceof RedirectRecords)) throw new SocketFailure("WSAEINVAL", "not redirect records");
+    if (this.connection !== undefined || this.listener !== undefined)
+      throw new SocketFailure("WSAEINVAL", "the socket is already connected");
+    this.proxyRedirectRecords = records;
+  }
+
+  /** Queues data: STREAM (outbound) first (§E). Returns the bytes the stream layer took (all, while open). */
   send(data: Uint8Array): number {
     return this.layer.send(this, data);
   }
@@ -149,6 +195,11 @@ export class TcpSocket implements SocketBase {
   }
 }
 
+/** "address:port" ("[v6]:port"), the text of ORIGINAL_DESTINATION metadata. */
+function endpointText(a: IpAddress, port: number): string {
+  return a.version === 6 ? `[${a}]:${port}` : `${a}:${port}`;
+}
+
 function fourTuple(localAddress: IpAddress, localPort: number, remoteAddress: IpAddress, remotePort: number): string {
   return `${unmapped(localAddress).toString()}|${localPort}|${unmapped(remoteAddress).toString()}|${remotePort}`;
 }
@@ -163,11 +214,15 @@ export interface TcpLayerCounters {
   blockedIn: number;
   blockedOut: number;
   reauthTeardowns: number;
+  /** Segments of a connection whose ALE_AUTH_RECV_ACCEPT is pended: held, then flushed (D20). */
+  pendFlushed: number;
 }
 
 export class TcpLayer {
   readonly sockets: TcpSocket[] = [];
   readonly #connections = new Map<string, TcpSocket>();
+  /** Connections whose ALE_AUTH_RECV_ACCEPT a callout pended, by 4-tuple (D19). */
+  readonly #pendedAccepts = new Map<string, AleFlow>();
   readonly counters: TcpLayerCounters = {
     segmentsIn: 0,
     segmentsOut: 0,
@@ -178,6 +233,7 @@ export class TcpLayer {
     blockedIn: 0,
     blockedOut: 0,
     reauthTeardowns: 0,
+    pendFlushed: 0,
   };
 
   constructor(
@@ -198,10 +254,29 @@ export class TcpLayer {
 
   #portInUse = (port: number): boolean => this.sockets.some((s) => s.bound && !s.closed && s.localPort === port);
 
+  /** bind(): finishes at once, or — a callout pended it (D19, D21) — later, holding the socket's next calls. */
   bind(s: TcpSocket, address: IpAddress, port: number, implicit: boolean): void {
+    socketCall(
+      s,
+      (done) => this.#bindStep(s, address, port, implicit, done),
+      (f) => this.#lateFailure(s, f),
+    );
+  }
+
+  #bindStep(s: TcpSocket, address: IpAddress, port: number, implicit: boolean, done: Done): void {
     if (s.closed) throw new SocketFailure("WSAEINVAL", "socket closed");
     if (s.bound) throw new SocketFailure("WSAEINVAL", "already bound");
-    aleBind(this.host, s, address, port, implicit, this.#portInUse);
+    aleBind(this.host, s, address, port, implicit, this.#portInUse, done);
+  }
+
+  /** A call that finished after a pend failed: the socket keeps the error (the app sees it as the call's). */
+  #lateFailure(s: TcpSocket, f: SocketFailure): void {
+    s.error = f.code;
+    if (f.code === "WSAENETUNREACH") s.outcome = "unreachable";
+    if (f.code === "WSAEACCES") {
+      s.outcome = "blocked";
+      s.onClose?.("blocked");
+    }
   }
 
   #identity(s: TcpSocket) {
@@ -227,16 +302,35 @@ export class TcpLayer {
   // Active open
   // -------------------------------------------------------------------------------------------
 
+  /**
+   * connect(): [implicit bind] · CONNECT_REDIRECT · AUTH_CONNECT · SYN. CONNECT_REDIRECT may be pended
+   * (FwpsPendClassify0) and AUTH_CONNECT (FwpsPendOperation0): connect() then returns and the SYN leaves
+   * when the callout completes (D21, D20) — or the connection fails then (outcome "blocked", WSAEACCES).
+   */
   connect(s: TcpSocket, address: IpAddress, port: number): void {
-    const host = this.host;
     if (s.closed || s.connection !== undefined || s.listener !== undefined)
       throw new SocketFailure("WSAEINVAL", "socket in use");
-    let dst = unmapped(address);
+    const dst = unmapped(address);
     if (s.family === 4 && dst.version === 6) throw new SocketFailure("WSAEINVAL", "IPv6 address on an IPv4 socket");
     s.side = "client";
-    if (!s.bound) this.bind(s, anyAddress(s.family), 0, true);
+    socketCall(
+      s,
+      (done) => {
+        const go = (): void => attempt(done, () => this.#connectRedirect(s, dst, port, done));
+        if (!s.bound) this.#bindStep(s, anyAddress(s.family), 0, true, (f) => (f !== undefined ? done(f) : go()));
+        else go();
+      },
+      (f) => this.#lateFailure(s, f),
+    );
+  }
+
+  /** ALE_CONNECT_REDIRECT (D24–D29): a callout may send the connection elsewhere through the API. */
+  #connectRedirect(s: TcpSocket, dst: IpAddress, port: number, done: Done): void {
+    const host = this.host;
+    if (s.closed || s.connection !== undefined || s.flow !== undefined)
+      throw new SocketFailure("WSAEINVAL", "socket in use");
     const bound = s.localAddress === undefined || s.localAddress.isUnspecified() ? undefined : unmapped(s.localAddress);
-    let route = host.ip.route(dst, bound);
+    const route = host.ip.route(dst, bound);
     if (route === undefined) {
       s.outcome = "unreachable";
       s.error = "WSAENETUNREACH";
@@ -254,30 +348,80 @@ export class TcpLayer {
       localRedirectHandle: undefined,
       localRedirectContext: undefined,
     };
+    // A proxy's outbound socket (SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS) carries its records (D29).
+    const proxy = s.proxyRedirectRecords;
     // CONNECT_REDIRECT runs before the route is final: no IS_LOOPBACK there (flows.json tcp-loopback-connect).
     const redirectFacts = socketFacts(s, {
       localAddress: route.src,
       remoteAddress: dst,
       remotePort: port,
       iface: route.iface.facts,
+      flags: proxy !== undefined ? FLAG.FWP_CONDITION_FLAG_IS_PROXY_CONNECTION : 0,
     });
-    host.shim.classifyAt("ALE_CONNECT_REDIRECT", {
-      facts: redirectFacts,
-      packet: "none",
-      logDirection: "none",
-      layerData: request,
-      metadata: meta,
-      side: s.side,
-    });
-    // A redirecting callout may have changed the remote end (D30: AUTH_CONNECT sees the redirected one).
-    const redirected = request.remoteAddressAndPort;
-    if (!unmapped(redirected.address).equals(dst) || redirected.port !== port) {
-      dst = unmapped(redirected.address);
-      port = redirected.port;
-      const r2 = host.ip.route(dst, bound);
-      if (r2 === undefined) throw new SocketFailure("WSAENETUNREACH", `no route to ${dst}`);
-      route = r2;
+    pendableClassify(
+      (classifyContext, layerData: ConnectRequest) =>
+        host.shim.classifyAt("ALE_CONNECT_REDIRECT", {
+          facts: redirectFacts,
+          packet: "none",
+          logDirection: "none",
+          layerData,
+          classifyContext,
+          metadata: proxy !== undefined ? { ...meta, redirectRecords: proxy } : meta,
+          side: s.side,
+        }),
+      request,
+      (final) => attempt(done, () => this.#authorizeConnect(s, dst, port, bound, final, done)),
+    );
+  }
+
+  /**
+   * ALE_AUTH_CONNECT for the connection as redirected (D30): a redirected one carries IS_CONNECTION_REDIRECTED
+   * and ORIGINAL_DESTINATION / LOCAL_REDIRECT_TARGET_PID metadata (D29); a redirection to a local process
+   * through a redirect handle is added to the connection's redirect records.
+   */
+  #authorizeConnect(
+    s: TcpSocket,
+    original: IpAddress,
+    originalPort: number,
+    bound: IpAddress | undefined,
+    final: ConnectRequest,
+    done: Done,
+  ): void {
+    const host = this.host;
+    if (s.closed) {
+      done();
+      return;
     }
+    const to = final.remoteAddressAndPort;
+    const dst = unmapped(to.address);
+    const port = to.port;
+    const redirected = !dst.equals(original) || port !== originalPort;
+    const route = host.ip.route(dst, bound);
+    if (route === undefined) {
+      s.outcome = "unreachable";
+      s.error = "WSAENETUNREACH";
+      throw new SocketFailure("WSAENETUNREACH", `no route to ${dst}`);
+    }
+    const proxy = s.proxyRedirectRecords;
+    if (redirected && final.localRedirectHandle instanceof RedirectHandle) {
+      s.redirectRecords = (proxy ?? new RedirectRecords([])).with({
+        redirectHandle: final.localRedirectHandle,
+        redirectContext: final.localRedirectContext,
+        modifierFilterId: final.modifierFilterId,
+        originalDestination: { address: original, port: originalPort },
+        redirectedTo: { address: dst, port },
+      });
+      s.redirectContext = final.localRedirectContext;
+    } else if (proxy !== undefined) {
+      s.redirectRecords = proxy;
+    }
+    const meta = {
+      ...this.#identity(s),
+      ...(redirected ? { originalDestination: endpointText(original, originalPort) } : {}),
+      ...(redirected && final.localRedirectTargetPID !== 0
+        ? { localRedirectTargetPID: final.localRedirectTargetPID }
+        : {}),
+    };
     const facts: ClassifyFacts = {
       ...socketFacts(s, {
         localAddress: route.src,
@@ -285,20 +429,62 @@ export class TcpLayer {
         remotePort: port,
         direction: "outbound",
         iface: route.iface.facts,
-        flags: route.loopback ? FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK : 0,
+        flags:
+          (route.loopback ? FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK : 0) |
+          (redirected ? FLAG.FWP_CONDITION_FLAG_IS_CONNECTION_REDIRECTED : 0),
       }),
       nextHopInterface: route.iface.facts,
     };
-    const auth = host.shim.classifyAt("ALE_AUTH_CONNECT", { facts, packet: "none", metadata: meta, side: s.side });
-    if (!auth.permit) {
-      // connect() fails; the socket stays bound until closesocket() (RESOURCE_RELEASE then).
-      s.outcome = "blocked";
-      s.error = "WSAEACCES";
-      throw new SocketFailure("WSAEACCES", `ALE_AUTH_CONNECT blocked the connection to ${dst}:${port}`);
-    }
+    const flow = host.shim.beginFlow(
+      "",
+      host.shim.authLayer("auth-connect", facts.ipVersion),
+      facts,
+      "outbound",
+      IpProtocol.Tcp,
+    );
+    s.flow = flow;
+    pendableOperation(
+      (completionHandle) =>
+        host.shim.classifyAt("ALE_AUTH_CONNECT", {
+          facts,
+          packet: "none",
+          metadata: { ...meta, completionHandle },
+          flow,
+          side: s.side,
+        }),
+      (completionHandle) =>
+        host.shim.reauthorize(
+          flow,
+          { facts, packet: "none", metadata: { ...meta, completionHandle }, side: s.side },
+          FWP_CONDITION_REAUTHORIZE_REASON.FWP_CONDITION_REAUTHORIZE_REASON_CLASSIFY_COMPLETION,
+        ),
+      (v) => {
+        if (v === undefined || s.closed || !v.permit) {
+          host.shim.closeFlow(flow);
+          if (s.flow === flow) s.flow = undefined;
+          if (s.closed) {
+            done();
+            return;
+          }
+          // connect() fails; the socket stays bound until closesocket() (RESOURCE_RELEASE then).
+          s.outcome = "blocked";
+          s.error = "WSAEACCES";
+          done(new SocketFailure("WSAEACCES", `ALE_AUTH_CONNECT blocked the connection to ${dst}:${port}`));
+          return;
+        }
+        host.shim.admitFlow(flow);
+        this.#startConnection(s, dst, port, route);
+        done();
+      },
+      () => host.shim.holdFlow(flow),
+      () => !s.closed,
+    );
+  }
+
+  /** The authorized connection's SYN leaves (F.2 item 2). */
+  #startConnection(s: TcpSocket, dst: IpAddress, port: number, route: RouteResult): void {
     s.remoteAddress = dst;
     s.remotePort = port;
-    s.flow = host.shim.createFlow("", auth.layer, facts, "outbound", IpProtocol.Tcp);
     const localAddress = route.src;
     this.#connections.set(fourTuple(localAddress, s.localPort, dst, port), s);
     const env = this.#environment(s, localAddress, route);
@@ -307,32 +493,70 @@ export class TcpLayer {
       mss: this.#mss(route),
       localPort: s.localPort,
       remotePort: port,
-      rng: host.rng,
+      rng: this.host.rng,
     });
+  }
+
+  /** FwpsFlowAbort0 on a connection's flow: the connection is reset (the flow ends with it). */
+  abortFlow(flow: AleFlow): boolean {
+    const s = this.sockets.find((x) => x.flow === flow);
+    if (s === undefined) return false;
+    if (s.connection === undefined) return true;
+    s.outcome = "aborted";
+    s.error = "WSAECONNABORTED";
+    s.connection.abort();
+    return true;
   }
 
   // -------------------------------------------------------------------------------------------
   // Passive open
   // -------------------------------------------------------------------------------------------
 
+  /**
+   * listen(): ALE_AUTH_LISTEN. A callout may pend it (FwpsPendOperation0, D19): the socket listens once the
+   * completion's classification (IS_REAUTHORIZE, CLASSIFY_COMPLETION) permits; SYNs before are refused.
+   */
   listen(s: TcpSocket, backlog?: number): void {
+    socketCall(
+      s,
+      (done) => this.#listenStep(s, backlog, done),
+      (f) => this.#lateFailure(s, f),
+    );
+  }
+
+  #listenStep(s: TcpSocket, backlog: number | undefined, done: Done): void {
     const host = this.host;
-    if (s.closed || s.connection !== undefined) throw new SocketFailure("WSAEINVAL", "socket in use");
+    if (s.closed || s.connection !== undefined || s.listener !== undefined)
+      throw new SocketFailure("WSAEINVAL", "socket in use");
     if (!s.bound) throw new SocketFailure("WSAEINVAL", "listen before bind");
     s.side = "server";
-    const facts = socketFacts(s, {});
-    const v = host.shim.classifyAt("ALE_AUTH_LISTEN", {
-      facts,
-      packet: "none",
-      logDirection: "none",
-      metadata: this.#identity(s),
-    });
-    if (!v.permit) {
-      s.outcome = "blocked";
-      s.error = "WSAEACCES";
-      throw new SocketFailure("WSAEACCES", `ALE_AUTH_LISTEN blocked listening on port ${s.localPort}`);
-    }
-    s.listener = new TcpListener({ backlog: backlog ?? this.options.backlog ?? 200 });
+    const classify = (completionHandle: CompletionHandle, extraFlags: number) =>
+      host.shim.classifyAt("ALE_AUTH_LISTEN", {
+        facts: socketFacts(s, { flags: extraFlags }),
+        packet: "none",
+        logDirection: "none",
+        metadata: { ...this.#identity(s), completionHandle },
+      });
+    pendableOperation(
+      (h) => classify(h, 0),
+      (h) => classify(h, FLAG.FWP_CONDITION_FLAG_IS_REAUTHORIZE),
+      (v) => {
+        if (v === undefined || s.closed) {
+          done();
+          return;
+        }
+        if (!v.permit) {
+          s.outcome = "blocked";
+          s.error = "WSAEACCES";
+          done(new SocketFailure("WSAEACCES", `ALE_AUTH_LISTEN blocked listening on port ${s.localPort}`));
+          return;
+        }
+        s.listener = new TcpListener({ backlog: backlog ?? this.options.backlog ?? 200 });
+        done();
+      },
+      undefined,
+      () => !s.closed,
+    );
   }
 
   #listenerFor(dst: IpAddress, port: number): TcpSocket | undefined {
@@ -359,6 +583,7 @@ export class TcpLayer {
     flags: number,
     label: PacketLabel,
     side?: string,
+    injection?: InjectionTag,
   ): void {
     const host = this.host;
     const t = info.transport;
@@ -377,6 +602,7 @@ export class TcpLayer {
       payloadOffset,
       end: info.length,
       dataOffset: payloadOffset,
+      ...(injection !== undefined ? { injection } : {}),
     };
     const meta = {
       ipHeaderSize: info.ipHeaderLength,
@@ -500,6 +726,12 @@ export class TcpLayer {
       this.counters.blockedIn++;
       return;
     }
+    const tuple = fourTuple(info.dst, repr.dstPort, info.src, repr.srcPort);
+    if (this.#pendedAccepts.has(tuple)) {
+      // The connection's ALE_AUTH_RECV_ACCEPT is pended: its packets are held, then flushed (D20).
+      this.counters.pendFlushed++;
+      return;
+    }
     if (!listener.admitSyn()) {
       this.counters.synDropsBacklog++;
       return;
@@ -511,32 +743,74 @@ export class TcpLayer {
     child.remoteAddress = info.src;
     child.remotePort = repr.srcPort;
     const aleFacts = this.#aleFactsIn(child, iface, info, repr, flags);
+    // The flow exists during its authorization (FLOW_HANDLE, D14); a callout may pend it (D19).
+    const flow = host.shim.beginFlow(
+      "",
+      host.shim.authLayer("auth-recv-accept", aleFacts.ipVersion),
+      aleFacts,
+      "inbound",
+      IpProtocol.Tcp,
+    );
+    const completionHandle = new CompletionHandle();
     const auth = host.shim.classifyAt("ALE_AUTH_RECV_ACCEPT", {
       facts: aleFacts,
       packet: label,
       layerData,
-      metadata: { ...meta, ...this.#identity(child) },
+      metadata: { ...meta, ...this.#identity(child), completionHandle },
+      flow,
       ...sideOpt,
     });
+    const pended = heldOperation(completionHandle, auth.permit);
+    if (pended !== undefined) {
+      listener.synFailed();
+      this.#holdAccept(tuple, flow, pended);
+      return;
+    }
     if (!auth.permit) {
+      host.shim.closeFlow(flow);
       listener.synFailed();
       this.counters.blockedIn++;
       return;
     }
-    this.sockets.push(child);
-    child.flow = host.shim.createFlow("", auth.layer, aleFacts, "inbound", IpProtocol.Tcp);
     const route = host.ip.route(info.src, info.dst);
     if (route === undefined) {
+      host.shim.closeFlow(flow);
       listener.synFailed();
       return;
     }
-    this.#connections.set(fourTuple(info.dst, repr.dstPort, info.src, repr.srcPort), child);
+    this.sockets.push(child);
+    host.shim.admitFlow(flow);
+    child.flow = flow;
+    // A connection redirected here by a callout (a local proxy): the accepted socket gets its records (D29).
+    const peer = this.#connections.get(fourTuple(info.src, repr.srcPort, info.dst, repr.dstPort));
+    if (peer?.redirectRecords !== undefined) {
+      child.redirectRecords = peer.redirectRecords;
+      child.redirectContext = peer.redirectContext;
+    }
+    this.#connections.set(tuple, child);
     const env = this.#environment(child, info.dst, route, listenSocket);
     child.connection = TcpConnection.acceptSyn(env, repr, {
       ...this.options.tuning,
       mss: this.#mss(route),
       rng: host.rng,
     });
+  }
+
+  /**
+   * A pended ALE_AUTH_RECV_ACCEPT (D19–D20): the connection's packets are held until the callout completes;
+   * completion ends the pend without a classification — held packets are flushed and the pended flow ends;
+   * the callout reinjects its clone of the SYN, which is classified as a new first packet [INF: that the
+   * clone opens a new flow].
+   */
+  #holdAccept(tuple: string, flow: AleFlow, op: PendedOperation): void {
+    this.host.shim.holdFlow(flow);
+    this.#pendedAccepts.set(tuple, flow);
+    const end = (): void => {
+      if (this.#pendedAccepts.get(tuple) === flow) this.#pendedAccepts.delete(tuple);
+      this.host.shim.closeFlow(flow);
+    };
+    op.whenCompleted(end);
+    op.whenCancelled(end);
   }
 
   #sendReset(info: IpPacketInfo, repr: TcpRepr, payloadLength: number, flags: number, side?: string): void {
@@ -698,13 +972,23 @@ export class TcpLayer {
         const flow = s.flow;
         const direction = s.side === "client" ? "outbound" : "inbound";
         if (flow !== undefined) {
-          host.shim.classifyAt("ALE_FLOW_ESTABLISHED", {
+          const established = host.shim.classifyAt("ALE_FLOW_ESTABLISHED", {
             facts: { ...flow.facts, direction },
             packet: "ACK",
             metadata: { ...this.#identity(s), flowHandle: flow.flowHandle },
             flow,
             side: s.side,
           });
+          if (!established.permit) {
+            // A block at FLOW_ESTABLISHED (not recommended, W-ALE, but what simple blocking callouts do)
+            // ends the connection: the stack resets it and the app's connect or accept fails [INF].
+            s.outcome = "blocked";
+            s.error = "WSAECONNABORTED";
+            if (direction === "outbound") this.counters.blockedOut++;
+            else this.counters.blockedIn++;
+            s.connection?.abort();
+            return;
+          }
         }
         if (parent?.listener !== undefined) {
           // The accept queue is full: the connection is refused (RST).
@@ -722,13 +1006,11 @@ export class TcpLayer {
           s.onConnect?.();
         }
       },
-      onData: (bytes: Uint8Array) => this.#receiveStream(s, bytes, 0),
-      onRemoteFin: () => {
-        s.remoteClosed = true;
-        this.#receiveStream(s, new Uint8Array(0), SF.FWPS_STREAM_FLAG_RECEIVE_DISCONNECT);
-        s.onEnd?.();
-      },
+      onData: (bytes: Uint8Array) => this.#receiveStream(s, bytes),
+      onRemoteFin: () => this.#receiveStreamFin(s),
       onReset: () => {
+        // RECEIVE_ABORT for an established connection's stream.
+        if (s.outcome === "connected") this.#streamOf(s)?.receiveAbort();
         s.outcome = s.outcome === "connected" ? "reset" : "refused";
         s.error = s.outcome === "reset" ? "WSAECONNRESET" : "WSAECONNREFUSED";
       },
@@ -741,30 +1023,69 @@ export class TcpLayer {
     };
   }
 
-  /** STREAM inbound (E1): the bytes go to the app only if the stream layer permits them. */
-  #receiveStream(s: TcpSocket, bytes: Uint8Array, extraFlags: number): void {
-    const host = this.host;
-    const conn = s.connection;
-    const io: StreamCalloutIoPacket = {
-      kind: "stream",
-      streamData: { flags: SF.FWPS_STREAM_FLAG_RECEIVE | extraFlags, data: bytes, dataLength: bytes.length },
-      missedBytes: 0,
-      countBytesRequired: 0,
-      countBytesEnforced: 0,
-      streamAction: 0,
+  /**
+   * The connection's stream classifier, made with its first STREAM indication: inbound between TCP's
+   * in-order delivery and the application, outbound between the application and TCP's send buffer (§E).
+   */
+  #streamOf(s: TcpSocket): StreamFlow | undefined {
+    if (s.stream !== undefined || s.flow === undefined) return s.stream;
+    s.stream = this.host.shim.fwps.stream.open(this.#streamEndpoint(s, s.flow), s.family);
+    return s.stream;
+  }
+
+  #streamEndpoint(s: TcpSocket, flow: AleFlow): StreamEndpoint {
+    return {
+      flow,
+      get side() {
+        return s.side;
+      },
+      facts: (direction) => this.#streamFacts(s, direction),
+      deliver: (bytes) => this.#deliver(s, bytes),
+      deliverFin: () => {
+        s.remoteClosed = true;
+        s.onEnd?.();
+      },
+      transmit: (bytes) => {
+        s.pending.push(bytes);
+        this.#flushPending(s);
+      },
+      transmitFin: () => {
+        s.finReleased = true;
+        this.#flushPending(s);
+      },
+      consume: (n) => s.connection?.consume(n),
+      dropConnection: () => {
+        // DROP_CONNECTION (E9): the connection is reset.
+        s.outcome = "aborted";
+        s.error = "WSAECONNABORTED";
+        s.connection?.abort();
+      },
     };
-    const permit =
-      s.flow === undefined ||
-      host.shim.classifyAt("STREAM", {
-        facts: this.#streamFacts(s, "inbound"),
-        packet: extraFlags !== 0 ? "FIN" : "data",
-        layerData: io,
-        metadata: { flowHandle: s.flow.flowHandle, compartmentId: 1 },
-        flow: s.flow,
-        side: s.side,
-      }).permit;
-    if (bytes.length > 0) conn?.consume(bytes.length);
-    if (!permit || bytes.length === 0) return;
+  }
+
+  /** STREAM inbound (E1): TCP's in-order bytes go through the stream layer to the app. */
+  #receiveStream(s: TcpSocket, bytes: Uint8Array): void {
+    const stream = this.#streamOf(s);
+    if (stream !== undefined) {
+      stream.receive(bytes);
+      return;
+    }
+    s.connection?.consume(bytes.length);
+    this.#deliver(s, bytes);
+  }
+
+  /** The peer's FIN: a zero-length indication with RECEIVE_DISCONNECT, after every byte before it. */
+  #receiveStreamFin(s: TcpSocket): void {
+    const stream = this.#streamOf(s);
+    if (stream !== undefined) {
+      stream.receiveFin();
+      return;
+    }
+    s.remoteClosed = true;
+    s.onEnd?.();
+  }
+
+  #deliver(s: TcpSocket, bytes: Uint8Array): void {
     s.bytesReceived += bytes.length;
     if (s.onData !== undefined) s.onData(bytes);
     else s.received.push(bytes);
@@ -788,25 +1109,8 @@ export class TcpLayer {
     const conn = s.connection;
     if (conn === undefined || s.closed || s.shutdownRequested) throw new SocketFailure("WSAENOTCONN", "not connected");
     if (data.length === 0) return 0;
-    const io: StreamCalloutIoPacket = {
-      kind: "stream",
-      streamData: { flags: SF.FWPS_STREAM_FLAG_SEND, data, dataLength: data.length },
-      missedBytes: 0,
-      countBytesRequired: 0,
-      countBytesEnforced: 0,
-      streamAction: 0,
-    };
-    if (s.flow !== undefined) {
-      const v = this.host.shim.classifyAt("STREAM", {
-        facts: this.#streamFacts(s, "outbound"),
-        packet: "data",
-        layerData: io,
-        metadata: { flowHandle: s.flow.flowHandle, compartmentId: 1 },
-        flow: s.flow,
-        side: s.side,
-      });
-      if (!v.permit) return 0;
-    }
+    const stream = this.#streamOf(s);
+    if (stream !== undefined) return stream.send(data);
     s.pending.push(data.slice());
     this.#flushPending(s);
     return data.length;
@@ -825,35 +1129,20 @@ export class TcpLayer {
       }
       s.pending.shift();
     }
-    if (s.shutdownRequested) conn.shutdown();
+    if (s.finReleased) conn.shutdown();
   }
 
+  /** Half-close: SEND_DISCONNECT through the stream layer; TCP's FIN follows when it comes out. */
   shutdown(s: TcpSocket): void {
     if (s.connection === undefined || s.shutdownRequested) return;
     s.shutdownRequested = true;
-    if (s.flow !== undefined) {
-      const io: StreamCalloutIoPacket = {
-        kind: "stream",
-        streamData: {
-          flags: SF.FWPS_STREAM_FLAG_SEND | SF.FWPS_STREAM_FLAG_SEND_DISCONNECT,
-          data: new Uint8Array(0),
-          dataLength: 0,
-        },
-        missedBytes: 0,
-        countBytesRequired: 0,
-        countBytesEnforced: 0,
-        streamAction: 0,
-      };
-      this.host.shim.classifyAt("STREAM", {
-        facts: this.#streamFacts(s, "outbound"),
-        packet: "FIN",
-        layerData: io,
-        metadata: { flowHandle: s.flow.flowHandle, compartmentId: 1 },
-        flow: s.flow,
-        side: s.side,
-      });
+    const stream = this.#streamOf(s);
+    if (stream !== undefined) {
+      stream.sendFin();
+      return;
     }
-    if (s.pending.length === 0) s.connection.shutdown();
+    s.finReleased = true;
+    this.#flushPending(s);
   }
 
   close(s: TcpSocket): void {
@@ -862,15 +1151,18 @@ export class TcpLayer {
       s.closed = true;
       this.#endpointClosed(s);
       for (const c of s.listener.pendingAccept?.() ?? []) void c;
+      this.#release(s);
       return;
     }
     if (s.connection === undefined) {
       s.closed = true;
       this.#endpointClosed(s);
+      this.#release(s);
       return;
     }
     this.shutdown(s);
     s.closed = true;
+    this.#release(s);
   }
 
   abort(s: TcpSocket): void {
@@ -879,7 +1171,9 @@ export class TcpLayer {
       return;
     }
     s.closed = true;
-    s.connection.abort();
+    // SEND_ABORT for an established connection's stream.
+    if (s.outcome === "connected") this.#streamOf(s)?.sendAbort();
+    s.connection?.abort();
   }
 
   /** Tears a connection down without a segment (a failed reauthorization, G10). */
@@ -893,6 +1187,7 @@ export class TcpLayer {
   }
 
   #connectionGone(s: TcpSocket, reason: TcpCloseReason, parent?: TcpSocket): void {
+    s.stream?.close();
     if (s.remoteAddress !== undefined && s.localAddress !== undefined) {
       const local = s.flow?.facts.localAddress ?? s.localAddress;
       const key = fourTuple(local, s.localPort, s.remoteAddress, s.remotePort);
@@ -901,6 +1196,20 @@ export class TcpLayer {
     if (parent?.listener !== undefined && s.outcome !== "connected") parent.listener.synFailed();
     this.#endpointClosed(s);
     s.onClose?.(reason);
+    this.#release(s);
+  }
+
+  /**
+   * Forgets a socket nothing needs to find any more: a closed one whose TCB is gone, or the server end of
+   * a connection (created by a SYN, never bound by the app) whose TCB is gone. Otherwise every connection
+   * a host ever had — each SYN of a flood that got a half-open slot — would stay in `sockets`.
+   */
+  #release(s: TcpSocket): void {
+    if (s.listener === undefined && s.connection !== undefined && s.connection.state !== "CLOSED") return;
+    const child = s.side === "server" && s.listener === undefined;
+    if (!s.closed && !child) return;
+    const i = this.sockets.indexOf(s);
+    if (i >= 0) this.sockets.splice(i, 1);
   }
 
   /** ENDPOINT_CLOSURE once per connection and per listener; RESOURCE_RELEASE where a bind was indicated. */
@@ -919,6 +1228,11 @@ export class TcpLayer {
   // -------------------------------------------------------------------------------------------
   // ICMP feedback
   // -------------------------------------------------------------------------------------------
+
+  /** Does the packet an ICMP error quotes belong to one of this host's connections (by its 4-tuple)? */
+  ownsEmbedded(e: EmbeddedFacts): boolean {
+    return this.#byEmbedded(e) !== undefined;
+  }
 
   #byEmbedded(e: EmbeddedFacts): TcpSocket | undefined {
     if (e.localPort === undefined || e.remotePort === undefined) return undefined;

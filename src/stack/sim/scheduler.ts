@@ -55,6 +55,15 @@ export class Scheduler implements Clock {
     return this.#heap.length;
   }
 
+  /**
+   * When the next event is due, or undefined when none is left: lets a driver step event by event and
+   * stop at a time of its own (a run with `untilNs` moves the clock to that time when it ends).
+   */
+  get nextDueNs(): bigint | undefined {
+    while (this.#heap[0]?.cancelled === true) this.#pop();
+    return this.#heap[0]?.dueNs;
+  }
+
   /** Runs `fn` after `delayNs` (0 = at the current instant, after the events already due now). */
   after(delayNs: bigint, fn: () => void): Timer {
     if (delayNs < 0n) throw new RangeError("a timer cannot be due in the past");
