@@ -46,6 +46,7 @@ import { FWP_CONDITION_FLAG, FWPS_STREAM_FLAG, type Layer } from "../fwp/index.t
 import { type Result, ok, err } from "../base/index.ts";
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type WireError } from "../wire/index.ts";
 import { LocalAddresses } from "./local.ts";
+import { LruMap } from "../shim/index.ts";
 
 const FLAG = FWP_CONDITION_FLAG;
 
@@ -128,8 +129,8 @@ export class PacketObserver {
     forwarded: 0,
     fragments: 0,
   };
-  /** Flow states by key, beside the shim's flow table (which owns the AleFlow and its LRU bound). */
-  readonly #states = new Map<string, FlowState>();
+  /** Flow states by key (blocked flows too), least recently used first; bounded like the shim's table. */
+  readonly #states = new LruMap<string, FlowState>();
   readonly #groups = new Map<string, boolean>();
   readonly #groupLimit: number;
   /** Per layer: the policy object last seen and whether it had filters. */
@@ -346,7 +347,7 @@ export class PacketObserver {
     const icmpError = t?.icmpError === true;
     if (icmpError) return this.#icmpError(p, facts, direction, kind, layerData, meta);
     const flowKey = this.#flowKey(p, direction);
-    let state = flowKey === undefined ? undefined : this.#states.get(flowKey);
+    let state = flowKey === undefined ? undefined : this.#states.touch(flowKey);
     if (state !== undefined && state.flow !== undefined && state.flow.state === "closed") {
       this.#states.delete(flowKey as string);
       state = undefined;
@@ -477,8 +478,8 @@ export class PacketObserver {
   #flowKey(p: IpPacketInfo, direction: "inbound" | "outbound"): string | undefined {
     const t = p.transport;
     if (t === undefined) return undefined;
-    const local = direction === "inbound" ? p.dst : p.src;
-    const remote = direction === "inbound" ? p.src : p.dst;
+    const local = addressKey(direction === "inbound" ? p.dst : p.src);
+    const remote = addressKey(direction === "inbound" ? p.src : p.dst);
     if (t.icmpId !== undefined) return `i|${local}|${remote}|${t.icmpId}`;
     if (t.srcPort === undefined || t.dstPort === undefined) return undefined;
     const lp = direction === "inbound" ? t.dstPort : t.srcPort;
@@ -535,7 +536,7 @@ export class PacketObserver {
     }
     const flow = this.shim.createFlow(key, authLayer, aleFacts, opener, p.protocol);
     const state: FlowState = { flow, blocked: false, handshake, established: false };
-    this.#states.set(key, state);
+    this.#remember(key, state);
     if (!isTcp || handshake === 2) {
       state.established = true;
       this.#established(flow, opener, aleLabel === "none" ? "ACK" : aleLabel, layerData, meta);
@@ -543,15 +544,20 @@ export class PacketObserver {
     return { state };
   }
 
-  #rememberBlocked(key: string): void {
+  /** Files a flow state, evicting the least recently used one (and closing its flow) past the capacity. */
+  #remember(key: string, state: FlowState): void {
     const cap = this.shim.flows.capacity;
     while (this.#states.size >= cap) {
-      const oldest = this.#states.keys().next().value as string;
-      const s = this.#states.get(oldest);
-      this.#states.delete(oldest);
-      if (s?.flow !== undefined) this.shim.closeFlow(s.flow);
+      const oldest = this.#states.oldest();
+      if (oldest === undefined) break;
+      this.#states.delete(oldest.key);
+      if (oldest.value.flow !== undefined) this.shim.closeFlow(oldest.value.flow);
     }
-    this.#states.set(key, { flow: undefined, blocked: true, handshake: 0, established: true });
+    this.#states.set(key, state);
+  }
+
+  #rememberBlocked(key: string): void {
+    this.#remember(key, { flow: undefined, blocked: true, handshake: 0, established: true });
   }
 
   #established(
@@ -642,4 +648,12 @@ export class PacketObserver {
     }
     return { permit: true, direction: kind, newFlow: false };
   }
+}
+
+/** An address as a short key: IPv4 as its number, IPv6 as hex. */
+function addressKey(a: IpAddress): string {
+  if (a.version === 4) return String(a.value);
+  let k = "";
+  for (let i = 0; i < 16; i++) k += ((a.bytes[i] as number) | 0x100).toString(16).slice(1);
+  return k;
 }

@@ -8,6 +8,7 @@
  */
 import type { FwpmLayerName, Layer, LayerSubFamily } from "../fwp/index.ts";
 import type { ClassifyFacts, PacketDirection } from "./facts.ts";
+import { LruMap } from "./lru.ts";
 
 /** The ALE layer family where a flow was authorized: reauthorization happens there (G9). */
 export type AleAuthFamily = Extract<LayerSubFamily, "auth-connect" | "auth-recv-accept">;
@@ -70,9 +71,10 @@ export class AleFlowTable {
   readonly capacity: number;
   readonly idleNs: bigint;
   readonly counters: AleFlowTableCounters = { created: 0, closed: 0, evicted: 0, expired: 0 };
-  readonly #byKey = new Map<string, AleFlow>();
+  readonly #byKey = new LruMap<string, AleFlow>();
   /** Every live flow by FLOW_HANDLE, filed or kept by the stack (FwpsFlowAssociateContext0's flowId). */
-  readonly #byHandle = new Map<bigint, AleFlow>();
+  /** By Number(flowHandle): handles stay far below 2^53, and number keys hash faster than bigints. */
+  readonly #byHandle = new Map<number, AleFlow>();
   #nextHandle = 1n;
   /** Called for every flow that ends (closed, evicted or expired), e.g. to run flowDeleteFn (D17). */
   onFlowEnd: ((flow: AleFlow, why: "closed" | "evicted" | "expired") => void) | undefined;
@@ -100,15 +102,21 @@ export class AleFlowTable {
    */
   begin(init: AleFlowInit): AleFlow {
     const flow: AleFlow = {
-      ...init,
       flowHandle: this.#nextHandle++,
+      key: init.key,
+      protocol: init.protocol,
+      authLayer: init.authLayer,
+      authFamily: init.authFamily,
+      direction: init.direction,
+      facts: init.facts,
       policy: init.policy,
       contexts: new Map(),
+      lastActivityNs: init.lastActivityNs,
       state: "authorizing",
       classifying: 0,
     };
     this.counters.created++;
-    this.#byHandle.set(flow.flowHandle, flow);
+    this.#byHandle.set(Number(flow.flowHandle), flow);
     return flow;
   }
 
@@ -132,37 +140,37 @@ export class AleFlowTable {
 
   /** The live flow with this FLOW_HANDLE (filed or not). */
   byHandle(flowHandle: bigint): AleFlow | undefined {
-    return this.#byHandle.get(flowHandle);
+    return this.#byHandle.get(Number(flowHandle));
   }
 
   #file(flow: AleFlow): void {
     if (flow.key === "") return;
-    const old = this.#byKey.get(flow.key);
+    const old = this.#byKey.peek(flow.key);
     if (old !== undefined && old !== flow) this.close(old);
     while (this.#byKey.size >= this.capacity) {
-      const oldest = this.#byKey.values().next().value as AleFlow;
-      this.#end(oldest, "evicted");
+      const oldest = this.#byKey.oldest();
+      if (oldest === undefined) break;
+      this.#end(oldest.value, "evicted");
     }
     this.#byKey.set(flow.key, flow);
   }
 
   /** The flow filed under `key`, marked as active at `nowNs` (moves it to the young end). */
   touch(key: string, nowNs: bigint): AleFlow | undefined {
-    const flow = this.#byKey.get(key);
+    const flow = this.#byKey.peek(key);
     if (flow === undefined) return undefined;
     if (flow.protocol !== 6 && flow.state !== "pending" && nowNs - flow.lastActivityNs > this.idleNs) {
       this.#end(flow, "expired");
       return undefined;
     }
     flow.lastActivityNs = nowNs;
-    this.#byKey.delete(key);
-    this.#byKey.set(key, flow);
+    this.#byKey.touch(key);
     return flow;
   }
 
   /** The flow under `key` without touching it. */
   peek(key: string): AleFlow | undefined {
-    return this.#byKey.get(key);
+    return this.#byKey.peek(key);
   }
 
   /** Ends a flow (connection closed, socket closed, reauthorization blocked). */
@@ -174,7 +182,7 @@ export class AleFlowTable {
   /** Removes non-TCP flows idle for longer than the idle lifetime. */
   expire(nowNs: bigint): number {
     let n = 0;
-    for (const flow of [...this.#byKey.values()]) {
+    for (const flow of this.#byKey.values()) {
       if (flow.protocol !== 6 && flow.state !== "pending" && nowNs - flow.lastActivityNs > this.idleNs) {
         this.#end(flow, "expired");
         n++;
@@ -185,13 +193,13 @@ export class AleFlowTable {
 
   /** Every filed flow, oldest activity first. */
   flows(): AleFlow[] {
-    return [...this.#byKey.values()];
+    return this.#byKey.values();
   }
 
   #end(flow: AleFlow, why: "closed" | "evicted" | "expired"): void {
     flow.state = "closed";
-    this.#byHandle.delete(flow.flowHandle);
-    if (flow.key !== "" && this.#byKey.get(flow.key) === flow) this.#byKey.delete(flow.key);
+    this.#byHandle.delete(Number(flow.flowHandle));
+    if (flow.key !== "" && this.#byKey.peek(flow.key) === flow) this.#byKey.delete(flow.key);
     this.counters[why]++;
     this.onFlowEnd?.(flow, why);
   }

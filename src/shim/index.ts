@@ -113,3 +113,4 @@ export {
 } from "./services/stream.ts";
 export { type PacketFactsOptions, packetFacts, packetLabel } from "./packet-facts.ts";
 export type { ClassifyResult, Filter } from "../engine/index.ts";
+export { LruMap } from "./lru.ts";

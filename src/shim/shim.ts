@@ -56,8 +56,15 @@ export type ClassifyPoint =
 
 /** The layer of a classify point for an IP version. */
 export function layerOfPoint(point: ClassifyPoint, ipVersion: 4 | 6): Layer {
-  return getLayer(`FWPM_LAYER_${point}_V${ipVersion}` as FwpmLayerName);
+  let pair = POINT_LAYERS.get(point);
+  if (pair === undefined) {
+    pair = [getLayer(`FWPM_LAYER_${point}_V4` as FwpmLayerName), getLayer(`FWPM_LAYER_${point}_V6` as FwpmLayerName)];
+    POINT_LAYERS.set(point, pair);
+  }
+  return pair[ipVersion === 4 ? 0 : 1];
 }
+
+const POINT_LAYERS = new Map<ClassifyPoint, readonly [Layer, Layer]>();
 
 /** How a classification shows in the log: flows.json's step vocabulary plus the decision. */
 export interface ClassifyRecord {
