@@ -8,9 +8,13 @@
  * - The live engine holds the committed policy. An explicit read/write transaction works on a fork of it
  *   (FilterEngine.fork, taken at its first write), which gives exact validation at each call, lets a
  *   failing call leave the transaction usable (H10) and lets the writer read its own writes (H9 [INF])
- *   while other sessions keep reading the live engine (isolation). Commit replays the transaction's
- *   outcomes (complete specs: keys, ids, effective weights) into the live engine with
- *   FilterEngine.applyBatch, whose last step is the store's commit: engine and store get all or nothing.
+ *   while other sessions keep reading the live engine (isolation). Commit publishes the fork with
+ *   FilterEngine.applyStaged, whose last step before the engine changes is the store's commit: engine and
+ *   store get all or nothing. The write lock kept the live engine as the fork found it, so the fork's
+ *   tables are taken as they are (O(1), no object validated twice); otherwise the transaction's outcomes
+ *   (complete specs: keys, ids, effective weights) are replayed and validated. Store rows are written
+ *   straight from the objects as the store asks for them (filterStoreText), change events are made at
+ *   commit and only when someone listens.
  * - Calls outside a transaction run in an implicit one (H6): the same checks, then a one-op batch on the
  *   live engine with its own store commit.
  * - One write lock. Read-only transactions and reads do not take it (they see the committed state) [INF].
@@ -28,7 +32,6 @@ import {
   type EngineBatchResult,
   type Filter,
   FilterEngine,
-  type FilterSpec,
   freshGuid,
   guidKey,
   layerOf,
@@ -46,7 +49,7 @@ import {
   type SecurityDescriptor,
 } from "../fwp/index.ts";
 import { AuditLog, auditPersistentLoad, auditPolicyChanges } from "./audit/index.ts";
-import { fromStoreData, toStoreData } from "./codec.ts";
+import { fromOwnedStoreData, fromStoreData, storeTextOf, toStoreData } from "./codec.ts";
 import {
   checkEngineOptionValue,
   DEFAULT_ENGINE_OPTIONS,
@@ -69,6 +72,7 @@ import { type NetEvent, type NetEventEnumTemplate, NetEventLog, type NetEventSub
 import {
   type BfeObject,
   FILTER_FLAG_BOOTTIME,
+  filterStoreText,
   idOfObject,
   isBuiltin,
   keyOfObject,
@@ -82,7 +86,7 @@ import {
   type SpecOfKind,
   specOfObject,
 } from "./objects.ts";
-import { ALL_SERVICES_AUTO, gateStoredObjects, type ServiceStartTypeLookup } from "./provider-gating.ts";
+import { ALL_SERVICES_AUTO, ProviderGate, type ServiceStartTypeLookup } from "./provider-gating.ts";
 import {
   AccessControl,
   type BfeObjectType,
@@ -146,7 +150,8 @@ interface PendingEvent {
 
 /**
  * One write of a transaction, kept small until commit: an add keeps its (frozen) object, and its replay
- * spec and store data are made from it only when needed; a delete keeps its op and store change.
+ * spec, store data and change event are made from it only when needed; a delete keeps its op, its store
+ * change and the object it deleted.
  */
 type TxnWrite =
   | {
@@ -155,8 +160,15 @@ type TxnWrite =
       readonly lifetime: Lifetime;
       /** The explicit security descriptor given with the add, encoded when the add was made. */
       readonly sd: Uint8Array | undefined;
+      /** The descriptor the key had before the add, put back on abort (undefined: none, it is dropped). */
+      readonly previous: SecurityDescriptor | undefined;
     }
-  | { readonly remove: EngineBatchOp; readonly change: StoreChange | undefined };
+  | {
+      readonly kind: ObjectKind;
+      readonly object: BfeObject;
+      readonly remove: EngineBatchOp;
+      readonly change: StoreChange | undefined;
+    };
 
 /** An open transaction (explicit, H6). */
 interface Txn {
@@ -167,9 +179,6 @@ interface Txn {
   readonly writes: TxnWrite[];
   /** Dynamic ownership changes: owner session on add, null on delete. */
   readonly owners: Map<string, Guid | null>;
-  readonly events: PendingEvent[];
-  /** Security descriptors set for objects added in the transaction, with what was there before (put back on abort). */
-  readonly created: { type: BfeObjectType; key: Guid; previous: SecurityDescriptor | undefined }[];
   /** Objects deleted in the transaction (their descriptors go at commit), by `ownerKey(type, key)`. */
   readonly deleted: Map<string, { type: BfeObjectType; key: Guid }>;
 }
@@ -223,6 +232,8 @@ class SessionView implements View {
   ) {}
 
   owner(kind: ObjectKind, key: Guid): Guid | undefined {
+    // No dynamic object anywhere (the usual case for bulk adds): nothing to look up.
+    if (this.committed.size === 0 && (this.txnOwners === undefined || this.txnOwners.size === 0)) return undefined;
     const k = ownerKey(kind, key);
     if (this.txnOwners?.has(k)) return this.txnOwners.get(k) ?? undefined;
     return this.committed.get(k);
@@ -241,6 +252,11 @@ interface Reference {
 function layerReference(out: Reference[], x: unknown, path: string): void {
   const l = layerOf(x);
   if (l?.key != null) out.push({ kind: "layer", key: l.key, object: null, path });
+}
+
+/** A write the durable store keeps: a delete of a stored object, or an add of a persistent or boot-time one. */
+function persisted(w: TxnWrite): boolean {
+  return "remove" in w ? w.change !== undefined : w.lifetime === "persistent" || w.lifetime === "bootTime";
 }
 
 function lifetimeMismatch(why: string, path: string): never {
@@ -305,50 +321,45 @@ export class BfeCore {
   }
 
   /**
-   * H15: boot-time filters, then persistent objects, published in one batch (objects they reference
-   * first, boot-time filters before persistent filters), so no classification sees a window with
-   * neither. Boot-time filters stay enforced after start [INF: Windows removes them once BFE has
-   * started; this model has no separate boot phase, see docs]. Providers whose service is not
+   * H15: the boot-time and persistent objects, published in one batch (objects they reference first:
+   * PERSISTED_KINDS order, filters last, each kind in the order it was first stored), so no classification
+   * sees a window with neither. Boot-time filters stay enforced after start [INF: Windows removes them once
+   * BFE has started; this model has no separate boot phase, see docs]. Providers whose service is not
    * auto-start and their persistent filters load DISABLED (H16, provider-gating.ts); the objects added
-   * raise 5440–5444 (H46).
+   * raise 5440–5444 (H46). The store is read object by object as the batch applies them (scanObjects), so
+   * what a stored object is parsed into lives only until its engine object is made.
    */
   #loadObjects(serviceStartType: ServiceStartTypeLookup): void {
-    const loaded = this.store.loadObjects();
-    const gating = gateStoredObjects(
-      loaded.map((o) => ({
-        kind: o.kind,
-        key: o.key,
-        spec: fromStoreData(o.data, `${o.kind} ${o.key}`) as SpecOfKind[ObjectKind],
-      })),
-      serviceStartType,
-    );
-    type Entry = { kind: ObjectKind; op: EngineBatchOp };
-    const ops: Entry[] = [];
-    const filters: Entry[] = [];
-    const bootFilters: Entry[] = [];
-    for (const o of gating.specs) {
-      const e: Entry = { kind: o.kind, op: this.#addOp(o.kind, o.spec) };
-      if (o.kind !== "filter") ops.push(e);
-      else if (((o.spec as FilterSpec).flags ?? 0) & FILTER_FLAG_BOOTTIME) bootFilters.push(e);
-      else filters.push(e);
+    // scanObjects gives fresh objects, decoded where they are; loadObjects' are decoded into copies.
+    const scanned = this.store.scanObjects?.();
+    const source = scanned ?? this.store.loadObjects();
+    const decode = scanned === undefined ? fromStoreData : fromOwnedStoreData;
+    const gate = new ProviderGate(serviceStartType);
+    const kinds: ObjectKind[] = [];
+    const descriptors: { kind: ObjectKind; key: Guid; bytes: Uint8Array }[] = [];
+    const addOp = (kind: ObjectKind, spec: SpecOfKind[ObjectKind]): EngineBatchOp => this.#addOp(kind, spec);
+    function* ops(): Generator<EngineBatchOp> {
+      for (const o of source) {
+        const spec = decode(o.data, `${o.kind} ${o.key}`) as SpecOfKind[ObjectKind] & {
+          securityDescriptor?: unknown;
+        };
+        // The explicit descriptor stored with the object (self-relative bytes) comes back after the batch.
+        if (spec.securityDescriptor !== undefined)
+          descriptors.push({ kind: o.kind, key: o.key, bytes: spec.securityDescriptor as Uint8Array });
+        kinds.push(o.kind);
+        yield addOp(o.kind, gate.spec(o.kind, o.key, spec));
+      }
     }
-    const all = [...ops, ...bootFilters, ...filters];
-    if (all.length > 0) {
-      const results = this.engine.applyBatch(all.map((e) => e.op));
+    const results = this.engine.applyBatch(ops());
+    if (results.length > 0) {
       auditPersistentLoad(
         this.audit,
-        all.map((e, i) => ({ kind: e.kind, object: results[i] as BfeObject })),
-        gating.disabledFilters,
+        results.map((object, i) => ({ kind: kinds[i] as ObjectKind, object: object as BfeObject })),
+        gate.disabledFilters,
         this.clock.nowNs(),
       );
     }
-    for (const o of loaded) {
-      const sd = (o.data as { securityDescriptor?: unknown } | null)?.securityDescriptor;
-      if (sd !== undefined) {
-        const bytes = fromStoreData(sd, `${o.kind} ${o.key}.securityDescriptor`) as Uint8Array;
-        this.access.createObject(o.kind, o.key, bytes, LOCAL_SYSTEM);
-      }
-    }
+    for (const d of descriptors) this.access.createObject(d.kind, d.key, d.bytes, LOCAL_SYSTEM);
     for (const f of this.engine.filters()) if (f.filterId >= this.#nextFilterId) this.#nextFilterId = f.filterId + 1n;
     for (const c of this.engine.callouts())
       if (c.calloutId >= this.#nextCalloutId) this.#nextCalloutId = c.calloutId + 1;
@@ -522,8 +533,6 @@ export class BfeCore {
       staging: null,
       writes: [],
       owners: new Map(),
-      events: [],
-      created: [],
       deleted: new Map(),
     };
   }
@@ -609,10 +618,13 @@ export class BfeCore {
   #discard(s: SessionState): void {
     const txn = s.txn;
     if (txn === null) return;
-    for (let i = txn.created.length - 1; i >= 0; i--) {
-      const c = txn.created[i] as Txn["created"][number];
-      if (c.previous === undefined) this.access.deleteObject(c.type, c.key);
-      else this.access.setObjectSecurity(c.type, c.key, c.previous, SD_ALL_PARTS);
+    // The descriptors set for objects the transaction added go, or back to what they were.
+    for (let i = txn.writes.length - 1; i >= 0; i--) {
+      const w = txn.writes[i] as TxnWrite;
+      if ("remove" in w) continue;
+      const key = keyOfObject(w.kind, w.object);
+      if (w.previous === undefined) this.access.deleteObject(w.kind, key);
+      else this.access.setObjectSecurity(w.kind, key, w.previous, SD_ALL_PARTS);
     }
     s.txn = null;
     if (!txn.readOnly) this.#release(s);
@@ -633,8 +645,8 @@ export class BfeCore {
           txn.staging,
           () => writes.map((w) => ("remove" in w ? w.remove : this.#addOp(w.kind, specOfObject(w.kind, w.object)))),
           () => {
-            const changes = this.#storeChanges(writes);
-            if (changes.length > 0) this.store.commit(changes);
+            // Each store change is made as the store writes it: no list of 100k rows waits in memory.
+            if (writes.some(persisted)) this.store.commit(this.#storeChanges(writes));
           },
         );
       } catch (e) {
@@ -646,21 +658,35 @@ export class BfeCore {
     s.txn = null;
     if (!txn.readOnly) this.#release(s);
     // Subscribers are checked for READ on deleted objects with their descriptors still in place (H29).
-    this.#deliver(txn.events);
+    if (txn.writes.length > 0 && this.#anyoneListens()) this.#deliver(this.#eventsOf(txn.writes, s.info.sessionKey));
     for (const d of txn.deleted.values()) this.access.deleteObject(d.type, d.key);
   }
 
+  /** Whether committed changes have anyone to reach: a change subscription, or the Security-log audits (H46). */
+  #anyoneListens(): boolean {
+    if (this.audit.active) return true;
+    for (const session of this.#sessions.values()) if (session.subscriptions.size > 0) return true;
+    return false;
+  }
+
+  /** The change events of a transaction's writes, in order, made by `source`. */
+  #eventsOf(writes: readonly TxnWrite[], source: Guid): PendingEvent[] {
+    return writes.map((w) => ({
+      change: this.#change(w.kind, "remove" in w ? CHANGE_DELETE : CHANGE_ADD, w.object),
+      object: w.object,
+      source,
+    }));
+  }
+
   /** The store changes of a transaction's writes, in order (persistent and boot-time objects only). */
-  #storeChanges(writes: readonly TxnWrite[]): StoreChange[] {
-    const out: StoreChange[] = [];
+  *#storeChanges(writes: readonly TxnWrite[]): Generator<StoreChange> {
     for (const w of writes) {
       if ("remove" in w) {
-        if (w.change !== undefined) out.push(w.change);
+        if (w.change !== undefined) yield w.change;
       } else if (w.lifetime === "persistent" || w.lifetime === "bootTime") {
-        out.push(this.#putChange(w.kind, w.object, w.sd));
+        yield this.#putChange(w.kind, w.object, w.sd);
       }
     }
-    return out;
   }
 
   /** FwpmTransactionAbort0 (H9). */
@@ -903,23 +929,22 @@ export class BfeCore {
     const key = keyOfObject(kind, object);
     const previous = this.access.hasObject(kind, key) ? this.access.getExplicitSecurity(kind, key) : undefined;
     this.access.createObject(kind, key, sd, s.principal);
-    const event: PendingEvent = { change: this.#change(kind, CHANGE_ADD, object), object, source: s.info.sessionKey };
     if (txn !== null) {
       const persisted = lifetime === "persistent" || lifetime === "bootTime";
+      // Its change event is made at commit, from this write (#eventsOf).
       txn.writes.push({
         kind,
         object,
         lifetime,
         sd: persisted && sd !== undefined ? encodeSecurityDescriptor(sd) : undefined,
+        previous,
       });
       if (lifetime === "dynamic") txn.owners.set(ownerKey(kind, key), s.info.sessionKey);
-      txn.created.push({ type: kind, key, previous });
       // A key deleted earlier in this transaction and added again keeps its new descriptor at commit.
-      txn.deleted.delete(ownerKey(kind, key));
-      txn.events.push(event);
+      if (txn.deleted.size > 0) txn.deleted.delete(ownerKey(kind, key));
     } else {
       if (lifetime === "dynamic") this.#setOwner(ownerKey(kind, key), s.info.sessionKey);
-      this.#deliver([event]);
+      this.#deliver([{ change: this.#change(kind, CHANGE_ADD, object), object, source: s.info.sessionKey }]);
     }
     return object;
   }
@@ -940,11 +965,21 @@ export class BfeCore {
     return [this.#putChange(kind, o, sd === undefined ? undefined : encodeSecurityDescriptor(sd))];
   }
 
-  /** The store's put of an object: its complete spec, with its explicit descriptor's bytes when it has one. */
+  /**
+   * The store's put of an object: its complete spec, with its explicit descriptor's bytes when it has one,
+   * written straight to the store's JSON text when it can be (storeTextOf), else as store data.
+   */
   #putChange(kind: ObjectKind, o: BfeObject, sd: Uint8Array | undefined): StoreChange {
+    const key = keyOfObject(kind, o);
+    if (kind === "filter") {
+      const text = filterStoreText(o as Filter, sd);
+      if (text !== undefined) return { op: "put", kind, key, text };
+    }
     const spec = specOfObject(kind, o as never) as unknown as Record<string, unknown>;
-    const data = toStoreData(sd === undefined ? spec : { ...spec, securityDescriptor: sd });
-    return { op: "put", kind: kind as PersistedKind, key: keyOfObject(kind, o), data };
+    const value = sd === undefined ? spec : { ...spec, securityDescriptor: sd };
+    const text = storeTextOf(value);
+    if (text !== undefined) return { op: "put", kind: kind as PersistedKind, key, text };
+    return { op: "put", kind: kind as PersistedKind, key, data: toStoreData(value) };
   }
 
   /** An implicit transaction (H6): takes the lock for the call (or fails, see the module comment). */
@@ -990,22 +1025,21 @@ export class BfeCore {
     }
     const op = this.#deleteOp(kind, key);
     const txn = s.txn;
-    const event: PendingEvent = {
-      change: this.#change(kind, CHANGE_DELETE, object),
-      object,
-      source: s.info.sessionKey,
-    };
     if (txn !== null) {
       txn.staging ??= this.engine.fork();
       txn.staging.applyBatch([op]);
-      txn.writes.push({ remove: op, change: this.#persistChanges(kind, lifetime, "delete", object)[0] });
+      txn.writes.push({
+        kind,
+        object,
+        remove: op,
+        change: this.#persistChanges(kind, lifetime, "delete", object)[0],
+      });
       if (lifetime === "dynamic") txn.owners.set(ownerKey(kind, key), null);
       txn.deleted.set(ownerKey(kind, key), { type: kind, key });
-      txn.events.push(event);
     } else {
       this.#implicit(s, [op], () => this.#persistChanges(kind, lifetime, "delete", object));
       if (lifetime === "dynamic") this.#setOwner(ownerKey(kind, key), null);
-      this.#deliver([event]);
+      this.#deliver([{ change: this.#change(kind, CHANGE_DELETE, object), object, source: s.info.sessionKey }]);
       this.access.deleteObject(kind, key);
     }
   }

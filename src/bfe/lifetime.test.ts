@@ -105,6 +105,22 @@ describe("§H.3 lifetimes", () => {
     assert.ok(t.addFilter(blockPort(27)).filterId > boot.filterId);
   });
 
+  it("H15: a restart loads the stored filters in one batch, boot-time and persistent in the order they were stored", async () => {
+    const store = MemoryStore.open();
+    const first = openTestBfe({}, store);
+    const s = first.bfe.openSession(ADMINISTRATOR);
+    const added = await s.transact(() =>
+      [1, 2, 3, 4, 5].map((n) => s.addFilter(blockPort(40 + n, { flags: n % 2 === 0 ? BOOTTIME : PERSISTENT }))),
+    );
+    first.bfe.close();
+    const second = openTestBfe({}, store);
+    assert.deepEqual(
+      second.bfe.engine.filters().map((f) => f.filterKey),
+      added.map((f) => f.filterKey),
+    );
+    for (const n of [1, 2, 3, 4, 5]) assert.equal(connectAction(second.bfe, 40 + n), "FWP_ACTION_BLOCK");
+  });
+
   it("H14: deleting a persistent object removes it from the store; it does not come back", () => {
     const store = MemoryStore.open();
     const first = openTestBfe({}, store);

@@ -52,32 +52,60 @@ export function isProviderGated(serviceName: string | undefined, lookup: Service
   return lookup(serviceName) !== "auto";
 }
 
+/** `spec` with `disabled` set as this start decides: the spec itself when it already says so (no copy). */
 function withDisabled<T extends { readonly disabled?: boolean }>(spec: T, disabled: boolean): T {
+  if (disabled ? spec.disabled === true : spec.disabled === undefined) return spec;
   const { disabled: _ignored, ...rest } = spec;
   return (disabled ? { ...rest, disabled: true } : rest) as T;
 }
 
+/**
+ * H16 for one BFE start, object by object: stored objects pass through `spec` in load order (providers
+ * before the objects that name them, as PERSISTED_KINDS orders them), each coming back with `disabled` set
+ * as this start decides.
+ */
+export class ProviderGate {
+  readonly #lookup: ServiceStartTypeLookup;
+  readonly disabledProviders = new Set<Guid>();
+  readonly disabledFilters = new Set<Guid>();
+
+  constructor(lookup: ServiceStartTypeLookup) {
+    this.#lookup = lookup;
+  }
+
+  /** The spec to load for a stored object (the same object when nothing changes). */
+  spec(kind: ObjectKind, key: Guid, spec: SpecOfKind[ObjectKind]): SpecOfKind[ObjectKind] {
+    if (kind === "provider") {
+      const p = spec as ProviderSpec;
+      const gated = isProviderGated(p.serviceName, this.#lookup);
+      if (gated) this.disabledProviders.add(key);
+      return withDisabled(p, gated);
+    }
+    if (kind !== "filter") return spec;
+    const f = spec as FilterSpec;
+    const gated =
+      this.disabledProviders.size > 0 &&
+      typeof f.providerKey === "string" &&
+      this.disabledProviders.has(tryParseGuid(f.providerKey) as Guid) &&
+      ((f.flags ?? 0) & FILTER_FLAG_BOOTTIME) === 0;
+    if (gated) this.disabledFilters.add(key);
+    return withDisabled(f, gated);
+  }
+}
+
 /** H16: decides, for one BFE start, which stored providers and filters are loaded DISABLED. */
 export function gateStoredObjects(stored: readonly StoredSpec[], lookup: ServiceStartTypeLookup): GatingOutcome {
-  const disabledProviders = new Set<Guid>();
-  const disabledFilters = new Set<Guid>();
+  const gate = new ProviderGate(lookup);
+  // Every provider first, wherever it is in the list.
+  for (const o of stored) if (o.kind === "provider") gate.spec(o.kind, o.key, o.spec);
+  const disabledProviders = new Set(gate.disabledProviders);
   const specs: StoredSpec[] = [];
   for (const o of stored) {
-    if (o.kind !== "provider") continue;
-    const p = o.spec as ProviderSpec;
-    if (isProviderGated(p.serviceName, lookup)) disabledProviders.add(o.key);
+    const spec =
+      o.kind === "provider"
+        ? withDisabled(o.spec as ProviderSpec, disabledProviders.has(o.key))
+        : gate.spec(o.kind, o.key, o.spec);
+    specs.push(spec === o.spec ? o : { ...o, spec });
   }
-  for (const o of stored) {
-    if (o.kind === "provider") {
-      specs.push({ ...o, spec: withDisabled(o.spec as ProviderSpec, disabledProviders.has(o.key)) });
-    } else if (o.kind === "filter") {
-      const f = o.spec as FilterSpec;
-      const owner = typeof f.providerKey === "string" ? tryParseGuid(f.providerKey) : undefined;
-      const gated =
-        owner !== undefined && disabledProviders.has(owner) && ((f.flags ?? 0) & FILTER_FLAG_BOOTTIME) === 0;
-      if (gated) disabledFilters.add(o.key);
-      specs.push({ ...o, spec: withDisabled(f, gated) });
-    } else specs.push(o);
-  }
-  return { specs, disabledProviders, disabledFilters };
+  return { specs, disabledProviders, disabledFilters: gate.disabledFilters };
 }

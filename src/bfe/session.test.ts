@@ -229,5 +229,8 @@ describe("H45: a stopped BFE", () => {
       (e) => e instanceof BfeNotRunningError,
     );
     assert.equal(connectAction(bfe, 23), "FWP_ACTION_BLOCK");
+    // Kernel callouts can still register with the engine (FwpsCalloutRegister needs no BFE).
+    assert.equal(bfe.engine.registerCallout({ calloutKey: guid(0x45), classifyFn: () => {} }), undefined);
+    assert.equal(bfe.engine.isCalloutRegistered(guid(0x45)), true);
   });
 });

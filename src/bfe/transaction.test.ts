@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isFwpError } from "../fwp/index.ts";
 import { blockPort, CONNECT_V4, connectAction, guid, openTestBfe } from "./bfe-fixtures.testing.ts";
-import { ADMINISTRATOR } from "./security/index.ts";
+import { ADMINISTRATOR, KERNEL_MODE } from "./security/index.ts";
 import { MemoryStore, type ObjectStore, type PersistedObject, type StoreChange } from "./store/index.ts";
 
 const READ_ONLY = 0x1;
@@ -168,6 +168,18 @@ describe("§H.2 transactions", () => {
     assert.equal(s.inTransaction, false);
     assert.equal(bfe.lockHolder, undefined);
     assert.equal(connectAction(bfe, 23), "FWP_ACTION_PERMIT");
+  });
+
+  it("H11: a kernel-mode transaction has no lock hold limit", async () => {
+    const { bfe, clock } = openTestBfe();
+    const k = bfe.openSession(KERNEL_MODE);
+    await k.beginTransaction();
+    k.addFilter(blockPort(23));
+    clock.advanceMs(2 * 3_600_000);
+    k.addFilter(blockPort(24));
+    k.commit();
+    assert.equal(connectAction(bfe, 23), "FWP_ACTION_BLOCK");
+    assert.equal(connectAction(bfe, 24), "FWP_ACTION_BLOCK");
   });
 
   it("H11: a waiting writer force-aborts a holder past the watchdog (TXN_WATCHDOG option sets the limit)", async () => {

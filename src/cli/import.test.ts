@@ -96,6 +96,7 @@ interface FilterJson {
   key: string;
   id: number;
   layer: string;
+  provider: string | null;
   effectiveWeight: string;
   weight: { type: string; value: unknown };
   conditions: unknown[];
@@ -311,6 +312,42 @@ describe("show and export on a dump (--state) and on a store", () => {
     const exportedCount = [...state.out.matchAll(/<filterKey>/g)].length;
     const raw = rawFilters(TEXT["keploy__wfpstate.xml"] as string);
     assert.ok(exportedCount >= raw.filter((x) => !x.unencodable).length && exportedCount <= raw.length);
+  });
+
+  test("every show target answers --json on a store and on a dump, with --layer and --provider", async () => {
+    const store = freshStore();
+    const dump = fixture("keploy__wfpstate.xml");
+    assert.equal((await run(["import", dump, "--store", store])).code, 0);
+    for (const what of ["state", "filters", "sublayers", "providers", "callouts", "layers", "netevents"]) {
+      for (const source of [
+        ["--store", store],
+        ["--state", dump],
+      ]) {
+        const r = await run(["show", what, "--json", ...source]);
+        assert.equal(r.code, 0, `show ${what} ${source[0]}: ${r.err}`);
+        const value = JSON.parse(r.out) as unknown;
+        if (what === "state") assert.equal(typeof value, "object", `show state ${source[0]}`);
+        else assert.ok(Array.isArray(value), `show ${what} ${source[0]}`);
+        if (what !== "netevents" && what !== "state")
+          assert.ok((value as unknown[]).length > 0, `show ${what} ${source[0]} is empty`);
+      }
+    }
+    const layer = "FWPM_LAYER_ALE_AUTH_CONNECT_V4";
+    for (const source of [
+      ["--store", store],
+      ["--state", dump],
+    ]) {
+      const all = JSON.parse((await run(["show", "filters", "--json", ...source])).out) as FilterJson[];
+      const one = JSON.parse(
+        (await run(["show", "filters", "--json", "--layer", layer, ...source])).out,
+      ) as FilterJson[];
+      assert.ok(one.length > 0 && one.length < all.length && one.every((f) => f.layer === layer));
+      const provider = all.find((f) => f.provider !== null)?.provider as string;
+      const mine = JSON.parse(
+        (await run(["show", "filters", "--json", "--provider", provider, ...source])).out,
+      ) as FilterJson[];
+      assert.ok(mine.length > 0 && mine.every((f) => f.provider === provider));
+    }
   });
 
   test("import refuses --state and export refuses both sources at once", async () => {

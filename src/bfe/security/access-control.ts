@@ -119,6 +119,8 @@ export class AccessControl {
   #objectInherited = new Map<KeyedObjectType, readonly CheckAce[]>();
   /** Per principal: rights on objects that only inherit, by type and owner (reset with the above). */
   #inheritedGrants = new WeakMap<Principal, Map<KeyedObjectType, Map<string, number>>>();
+  /** Per principal: rights on the engine and each container (reset with the above). */
+  #containerGrants = new WeakMap<Principal, Map<BfeObjectType, number>>();
 
   constructor(init: AccessControlInit = {}) {
     const sd = init.engineSecurity === undefined ? defaultEngineSecurity() : toSecurityDescriptor(init.engineSecurity);
@@ -163,9 +165,20 @@ export class AccessControl {
     if (admin && type === "engine") preGranted |= FWPM_ACTRL_OPEN;
     const sids = principalSids(principal);
     if (k === null || !isKeyedObjectType(type)) {
-      const node = this.#containerNode(type);
-      const dacl = this.#containerEffective(type);
-      return grantedRights(dacl === null ? null : [dacl], { sids, owner: node.owner, preGranted });
+      // The answer depends on the principal and the container's descriptor alone: kept until one changes.
+      let perType = this.#containerGrants.get(principal);
+      if (perType === undefined) {
+        perType = new Map();
+        this.#containerGrants.set(principal, perType);
+      }
+      let granted = perType.get(type);
+      if (granted === undefined) {
+        const node = this.#containerNode(type);
+        const dacl = this.#containerEffective(type);
+        granted = grantedRights(dacl === null ? null : [dacl], { sids, owner: node.owner, preGranted });
+        perType.set(type, granted);
+      }
+      return granted;
     }
     const node = this.#objects.get(type)?.get(k);
     const inherited = this.#inheritedByObjects(type);
@@ -267,6 +280,7 @@ export class AccessControl {
     this.#containerDacl.clear();
     this.#objectInherited.clear();
     this.#inheritedGrants = new WeakMap();
+    this.#containerGrants = new WeakMap();
   }
 
   /**
@@ -352,6 +366,7 @@ export class AccessControl {
     this.#containerDacl.clear();
     this.#objectInherited.clear();
     this.#inheritedGrants = new WeakMap();
+    this.#containerGrants = new WeakMap();
   }
 
   #objectMap(type: KeyedObjectType): Map<Guid, SecurityNode> {

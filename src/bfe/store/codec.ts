@@ -128,7 +128,8 @@ export function checkChange(change: StoreChange, index: number, file: string): v
   if (typeof change.key !== "string" || !CANONICAL_GUID.test(change.key)) {
     bad(`key ${JSON.stringify(change.key)} is not a GUID in canonical form`);
   }
-  if (change.op === "put" && change.data === undefined) bad("a put needs data");
+  if (change.text !== undefined && typeof change.text !== "string") bad("text must be a string");
+  if (change.op === "put" && change.data === undefined && change.text === undefined) bad("a put needs data");
 }
 
 function describe(e: unknown): string {

@@ -18,6 +18,7 @@ for (;;) {
   t++;
   const { changes, options } = transaction(t);
   writeSync(1, `b ${t}\n`);
-  store.commit(changes, options);
+  // Odd transactions: the changes come from a generator, as a BFE commit hands them over.
+  store.commit(t % 2 === 1 ? changes.values() : changes, options);
   writeSync(1, `c ${t}\n`);
 }

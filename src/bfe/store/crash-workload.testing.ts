@@ -9,6 +9,8 @@
  *   - sets option lastTxn = t.
  * A store that holds all or nothing of every transaction therefore holds, for some M: ledger rows 1..M, the
  * complete rows of transactions max(1, M - WINDOW + 1)..M and nothing of the others, and lastTxn = M.
+ * Odd transactions hand their rows over as the BFE's commit does: already as JSON text, made one at a time
+ * by a generator while the store writes them (crash-child.testing.ts).
  */
 import type { Guid } from "../../base/guid.ts";
 import { SeededRng } from "../../base/rng.ts";
@@ -37,12 +39,13 @@ export function transaction(t: number): { changes: StoreChange[]; options: Recor
   const changes: StoreChange[] = [];
   let sum = 0;
   for (let i = 0; i < count; i++) {
-    changes.push({
-      op: "put",
-      kind: "filter",
-      key: rowKey(t, i),
-      data: { txn: t, i, pad: "crash-test row ".repeat(4) },
-    });
+    const data = { txn: t, i, pad: "crash-test row ".repeat(4) };
+    const key = rowKey(t, i);
+    changes.push(
+      t % 2 === 1
+        ? { op: "put", kind: "filter", key, text: JSON.stringify(data) }
+        : { op: "put", kind: "filter", key, data },
+    );
     sum += rowSum(t, i);
   }
   changes.push({ op: "put", kind: "provider", key: checksumKey(t), data: { txn: t, count, sum } });

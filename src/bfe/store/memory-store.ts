@@ -41,6 +41,16 @@ export class MemoryStore implements ObjectStore {
     return out;
   }
 
+  /** loadObjects, one object at a time (each parsed when it is asked for). */
+  *scanObjects(): Generator<PersistedObject> {
+    this.#assertOpen();
+    for (const kind of PERSISTED_KINDS) {
+      for (const [key, text] of [...(this.#objects.get(kind) ?? [])]) {
+        yield { kind, key: key as PersistedObject["key"], data: decodeValue(text, FILE, `${kind} ${key}`) };
+      }
+    }
+  }
+
   loadOptions(): Record<string, unknown> {
     this.#assertOpen();
     const out: Record<string, unknown> = {};
@@ -48,13 +58,19 @@ export class MemoryStore implements ObjectStore {
     return out;
   }
 
-  commit(changes: readonly StoreChange[], options?: Record<string, unknown>): void {
+  commit(changeList: Iterable<StoreChange>, options?: Record<string, unknown>): void {
     this.#assertOpen();
     // Everything that can fail happens before the first write.
-    const staged = changes.map((change, i) => {
+    const changes: StoreChange[] = [];
+    const staged: (string | undefined)[] = [];
+    for (const change of changeList) {
+      const i = changes.length;
       checkChange(change, i, FILE);
-      return change.op === "put" ? encodeValue(change.data, FILE, `changes[${i}].data`) : undefined;
-    });
+      changes.push(change);
+      staged.push(
+        change.op === "put" ? (change.text ?? encodeValue(change.data, FILE, `changes[${i}].data`)) : undefined,
+      );
+    }
     const stagedOptions: [string, string | undefined][] = [];
     for (const [name, value] of Object.entries(options ?? {})) {
       stagedOptions.push([name, value === undefined ? undefined : encodeValue(value, FILE, `options.${name}`)]);

@@ -6,8 +6,15 @@
  * not written — a process killed at any instant of a commit keeps all of it or none of it
  * (https://www.sqlite.org/wal.html, https://www.sqlite.org/pragma.html#pragma_synchronous). Each commit is
  * one `BEGIN IMMEDIATE` transaction that writes the object changes and the options together.
+ *
+ * Checkpoints (copying the WAL back into the database file, then syncing it) are maintenance, not
+ * durability, so a commit does not wait for the one its own frames call for: SQLite's automatic checkpoint
+ * after a commit is off, and a commit first checkpoints what earlier commits left once that passes
+ * CHECKPOINT_BYTES; closing the store checkpoints the rest (SQLite does on the last close). The WAL so
+ * stays within CHECKPOINT_BYTES plus one commit, and a 100k-filter commit returns once its 77 MB of WAL are
+ * on disk instead of after a second 77 MB write and sync (https://www.sqlite.org/wal.html#ckpt).
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import type { Guid } from "../../base/guid.ts";
@@ -34,6 +41,12 @@ export interface BfeStoreOpenOptions {
 /** Page size of a new store file (bytes). */
 const PAGE_SIZE = 16384;
 
+/** WAL left by earlier commits (bytes, estimated) beyond which a commit checkpoints it first: SQLite's default of 1000 pages. */
+const CHECKPOINT_BYTES = 1000 * PAGE_SIZE;
+
+/** What a row adds to the WAL besides its text (record header, key, index entry), roughly. */
+const ROW_OVERHEAD_BYTES = 128;
+
 interface Statements {
   readonly put: Database.Statement<[string, string, string]>;
   readonly remove: Database.Statement<[string, string]>;
@@ -41,6 +54,10 @@ interface Statements {
   readonly removeOption: Database.Statement<[string]>;
   /** Raw rows [kind, key, data] in rowid order: a plain table scan, no sort. */
   readonly loadAll: Database.Statement<[], unknown[]>;
+  /** Raw rows of every kind but filters (few), in rowid order. */
+  readonly loadNonFilters: Database.Statement<[], unknown[]>;
+  /** Raw filter rows [key, data] in rowid order: a table scan (`+kind` keeps SQLite off the (kind, key) index and its sort). */
+  readonly loadFilters: Database.Statement<[], unknown[]>;
   readonly loadOptions: Database.Statement<[], { name: unknown; value: unknown }>;
 }
 
@@ -50,12 +67,17 @@ export class BfeStore implements ObjectStore {
   readonly readOnly: boolean;
   #db: Database.Database | undefined;
   readonly #sql: Statements;
-  readonly #commitTxn: (changes: readonly StoreChange[], options: [string, unknown][]) => void;
+  readonly #commitTxn: (changes: Iterable<StoreChange>, options: [string, unknown][]) => void;
+  /** Bytes (estimated) the WAL holds that no checkpoint of this connection has copied back yet. */
+  #unbackfilled: number;
+  /** Bytes (estimated) the commit in progress writes. */
+  #writing = 0;
 
-  private constructor(path: string, db: Database.Database, readOnly: boolean) {
+  private constructor(path: string, db: Database.Database, readOnly: boolean, walBytes: number) {
     this.path = path;
     this.readOnly = readOnly;
     this.#db = db;
+    this.#unbackfilled = walBytes;
     this.#sql = {
       put: db.prepare(
         "INSERT INTO objects (kind, key, data) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET data = excluded.data",
@@ -66,20 +88,36 @@ export class BfeStore implements ObjectStore {
       ),
       removeOption: db.prepare("DELETE FROM options WHERE name = ?"),
       loadAll: db.prepare<[], unknown[]>("SELECT kind, key, data FROM objects ORDER BY rowid").raw(true),
+      loadNonFilters: db
+        .prepare<[], unknown[]>("SELECT kind, key, data FROM objects WHERE kind <> 'filter' ORDER BY rowid")
+        .raw(true),
+      loadFilters: db
+        .prepare<[], unknown[]>("SELECT key, data FROM objects WHERE +kind = 'filter' ORDER BY rowid")
+        .raw(true),
       loadOptions: db.prepare("SELECT name, value FROM options ORDER BY name"),
     };
-    const write = (changes: readonly StoreChange[], options: [string, unknown][]): void => {
+    const write = (changes: Iterable<StoreChange>, options: [string, unknown][]): void => {
       const file = this.path;
-      for (let i = 0; i < changes.length; i++) {
-        const c = changes[i] as StoreChange;
+      let i = 0;
+      let bytes = 0;
+      for (const c of changes) {
         checkChange(c, i, file);
-        if (c.op === "put") this.#sql.put.run(c.kind, c.key, encodeValue(c.data, file, `changes[${i}].data`));
-        else this.#sql.remove.run(c.kind, c.key);
+        if (c.op === "put") {
+          const text = c.text ?? encodeValue(c.data, file, `changes[${i}].data`);
+          this.#sql.put.run(c.kind, c.key, text);
+          bytes += text.length + ROW_OVERHEAD_BYTES;
+        } else {
+          this.#sql.remove.run(c.kind, c.key);
+          bytes += ROW_OVERHEAD_BYTES;
+        }
+        i++;
       }
       for (const [name, value] of options) {
         if (value === undefined) this.#sql.removeOption.run(name);
         else this.#sql.putOption.run(name, encodeValue(value, file, `options.${name}`));
+        bytes += ROW_OVERHEAD_BYTES;
       }
+      this.#writing = bytes;
     };
     this.#commitTxn = db.transaction(write).immediate;
   }
@@ -109,6 +147,8 @@ export class BfeStore implements ObjectStore {
         db.pragma("schema_version", { simple: true });
       }
       db.pragma("synchronous = FULL");
+      // Checkpoints are this store's to schedule (see the module comment).
+      if (!readOnly) db.pragma("wal_autocheckpoint = 0");
       if (options.integrityCheck ?? true) {
         const problems = db.pragma("quick_check", { simple: false }) as { quick_check: string }[];
         const first = problems[0]?.quick_check;
@@ -117,7 +157,7 @@ export class BfeStore implements ObjectStore {
         }
       }
       prepareSchema(db, file, readOnly);
-      return new BfeStore(file, db, readOnly);
+      return new BfeStore(file, db, readOnly, readOnly ? 0 : walSize(file));
     } catch (e) {
       db?.close();
       throw asStoreError(e, file, "cannot open the store");
@@ -146,6 +186,54 @@ export class BfeStore implements ObjectStore {
     return PERSISTED_KINDS.flatMap((k) => byKind.get(k) ?? []);
   }
 
+  /**
+   * loadObjects, one object at a time: the other kinds first (read together, they are few), then the
+   * filters straight from a table scan, each parsed only when it is asked for.
+   */
+  *scanObjects(): Generator<PersistedObject> {
+    this.#assertOpen();
+    const byKind = new Map<string, PersistedObject[]>(PERSISTED_KINDS.map((k) => [k, []]));
+    try {
+      for (const row of this.#sql.loadNonFilters.iterate()) {
+        const [kind, key, data] = row as [unknown, unknown, unknown];
+        const list = byKind.get(kind as string);
+        if (list === undefined || kind === "filter" || typeof key !== "string") {
+          throw new StoreError("E_STORE_CORRUPT", this.path, `a row has kind ${String(kind)} and key ${String(key)}`);
+        }
+        list.push({
+          kind: kind as PersistedKind,
+          key: key as Guid,
+          data: decodeValue(data, this.path, `${kind} ${key}`),
+        });
+      }
+    } catch (e) {
+      throw asStoreError(e, this.path, "cannot read objects");
+    }
+    for (const kind of PERSISTED_KINDS) if (kind !== "filter") yield* byKind.get(kind) ?? [];
+    byKind.clear();
+    const rows = this.#sql.loadFilters.iterate();
+    try {
+      for (;;) {
+        let object: PersistedObject;
+        try {
+          const next = rows.next();
+          if (next.done === true) return;
+          const [key, data] = next.value as [unknown, unknown];
+          if (typeof key !== "string") {
+            throw new StoreError("E_STORE_CORRUPT", this.path, `a row has kind filter and key ${String(key)}`);
+          }
+          object = { kind: "filter", key: key as Guid, data: decodeValue(data, this.path, `filter ${key}`) };
+        } catch (e) {
+          throw asStoreError(e, this.path, "cannot read objects");
+        }
+        yield object;
+      }
+    } finally {
+      // Also when the reader stops early (an object failed to load): the statement is let go.
+      rows.return?.();
+    }
+  }
+
   loadOptions(): Record<string, unknown> {
     this.#assertOpen();
     const out: Record<string, unknown> = {};
@@ -164,13 +252,20 @@ export class BfeStore implements ObjectStore {
    * Writes `changes` (in order) and `options` in one SQLite transaction; returns once it is durable. On any
    * failure — a refused value, a SQLite error — the transaction rolls back and the error is thrown.
    */
-  commit(changes: readonly StoreChange[], options?: Record<string, unknown>): void {
+  commit(changes: Iterable<StoreChange>, options?: Record<string, unknown>): void {
     this.#assertOpen();
     const opts = Object.entries(options ?? {});
-    if (changes.length === 0 && opts.length === 0) return;
+    if (Array.isArray(changes) && changes.length === 0 && opts.length === 0) return;
     if (this.readOnly) throw new StoreError("E_STORE_IO", this.path, "the store is open read-only");
     try {
+      if (this.#unbackfilled >= CHECKPOINT_BYTES) {
+        // PASSIVE: copies as much as it can without waiting for any reader or writer.
+        this.#db?.pragma("wal_checkpoint(PASSIVE)");
+        this.#unbackfilled = 0;
+      }
+      this.#writing = 0;
       this.#commitTxn(changes, opts);
+      this.#unbackfilled += this.#writing;
     } catch (e) {
       throw asStoreError(e, this.path, "commit failed, nothing written");
     }
@@ -185,6 +280,15 @@ export class BfeStore implements ObjectStore {
 
   #assertOpen(): void {
     if (this.#db === undefined) throw new StoreError("E_STORE_CLOSED", this.path, "the store is closed");
+  }
+}
+
+/** The size of the store's WAL file (0 when there is none): what the first commit may have to checkpoint. */
+function walSize(file: string): number {
+  try {
+    return statSync(`${file}-wal`).size;
+  } catch {
+    return 0;
   }
 }
 

@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, openSync, readFileSync, rmSync, writeSync, closeSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -182,10 +192,59 @@ for (const { name, open } of stores) {
       s.close();
     });
 
+    it("a put given as JSON text is kept as that text; changes may come from a generator", () => {
+      const s = open();
+      function* changes(): Generator<StoreChange> {
+        yield { op: "put", kind: "provider", key: key(1), text: '{"name":"p","n":{"$bigint":"5"}}' };
+        yield put("filter", 2, { name: "f" });
+        yield { op: "put", kind: "filter", key: key(3), text: '{"name":"g"}' };
+      }
+      s.commit(changes(), { opt: 1 });
+      assert.deepEqual(s.loadObjects(), [
+        { kind: "provider", key: key(1), data: { name: "p", n: { $bigint: "5" } } },
+        { kind: "filter", key: key(2), data: { name: "f" } },
+        { kind: "filter", key: key(3), data: { name: "g" } },
+      ]);
+      assert.throws(
+        () => s.commit([{ op: "put", kind: "filter", key: key(4), text: 7 as unknown as string }]),
+        isStoreError("E_STORE_INVALID_CHANGE"),
+      );
+      s.close();
+    });
+
+    it("a generator of changes that throws part-way leaves the store as it was", () => {
+      const s = open();
+      s.commit([put("filter", 1, { v: "before" })], { opt: "before" });
+      function* failing(): Generator<StoreChange> {
+        yield put("filter", 1, { v: "after" });
+        yield put("filter", 2, { v: "after" });
+        throw new TypeError("the encoder refused object 3");
+      }
+      assert.throws(() => s.commit(failing(), { opt: "after" }), /refused object 3/);
+      assert.deepEqual(s.loadObjects(), [{ kind: "filter", key: key(1), data: { v: "before" } }]);
+      assert.deepEqual(s.loadOptions(), { opt: "before" });
+      s.close();
+    });
+
+    it("scanObjects yields what loadObjects returns, in the same order, one object at a time", () => {
+      const s = open();
+      s.commit([put("filter", 10, 1), put("callout", 11, 1), put("filter", 12, 1), put("provider", 5, { p: 1 })]);
+      s.commit([put("sublayer", 13, 1), put("filter", 9, 1), put("providerContext", 14, 1)]);
+      const scan = s.scanObjects?.();
+      assert.ok(scan !== undefined);
+      assert.deepEqual([...scan], s.loadObjects());
+      // A reader that stops early lets the store go: the store stays usable.
+      for (const _ of s.scanObjects?.() ?? []) break;
+      s.commit([put("filter", 20, 1)]);
+      assert.equal(s.loadObjects().length, 8);
+      s.close();
+    });
+
     it("refuses every call after close", () => {
       const s = open();
       s.close();
       assert.throws(() => s.loadObjects(), isStoreError("E_STORE_CLOSED"));
+      assert.throws(() => [...(s.scanObjects?.() ?? [])], isStoreError("E_STORE_CLOSED"));
       assert.throws(() => s.loadOptions(), isStoreError("E_STORE_CLOSED"));
       assert.throws(() => s.commit([put("filter", 1, 1)]), isStoreError("E_STORE_CLOSED"));
       s.close();
@@ -207,6 +266,28 @@ describe("BfeStore: the file", () => {
     ]);
     assert.deepEqual(r.loadOptions(), { netEvents: true });
     r.close();
+  });
+
+  it("a commit does not wait for its own checkpoint, and the WAL stays bounded across commits", () => {
+    const path = freshPath();
+    const s = BfeStore.open(path);
+    const big = "x".repeat(4000);
+    const commitMb = (t: number): void =>
+      s.commit(Array.from({ length: 1000 }, (_, i) => put("filter", t * 1000 + i, { t, big })));
+    commitMb(1);
+    // The commit's frames are durable in the WAL; the database file has not been written yet.
+    assert.ok(statSync(`${path}-wal`).size > 4_000_000);
+    const before = statSync(path).size;
+    assert.ok(before < 1_000_000, `database file of ${before} bytes`);
+    for (let t = 2; t <= 16; t++) commitMb(t);
+    // 16 commits of ~4 MB: without checkpoints the WAL would hold ~64 MB.
+    assert.ok(statSync(`${path}-wal`).size < 32 * 1024 * 1024, `WAL of ${statSync(`${path}-wal`).size} bytes`);
+    assert.ok(statSync(path).size > before, "earlier commits were checkpointed into the database file");
+    s.close();
+    assert.equal(existsSync(`${path}-wal`), false, "the last close checkpoints and removes the WAL");
+    const again = BfeStore.open(path);
+    assert.equal(again.loadObjects().length, 16_000);
+    again.close();
   });
 
   it("is a WAL database recording its application and schema version", () => {
@@ -317,6 +398,22 @@ describe("BfeStore: the file", () => {
     assert.throws(
       () => s.loadObjects(),
       (e) => isStoreError("E_STORE_CORRUPT", path)(e) && String(e).includes(`callout ${key(7)}`),
+    );
+    s.commit([put("filter", 8, { ok: true })]);
+    const damage = (n: number, data: string): void => {
+      const db = new Database(path);
+      db.prepare("UPDATE objects SET data = ? WHERE key = ?").run(data, key(n));
+      db.close();
+    };
+    damage(8, "[1,");
+    assert.throws(
+      () => [...s.scanObjects()],
+      (e) => isStoreError("E_STORE_CORRUPT", path)(e) && String(e).includes(`callout ${key(7)}`),
+    );
+    damage(7, "{}");
+    assert.throws(
+      () => [...s.scanObjects()],
+      (e) => isStoreError("E_STORE_CORRUPT", path)(e) && String(e).includes(`filter ${key(8)}`),
     );
     s.close();
   });

@@ -32,20 +32,32 @@ export interface StoreChange {
   op: "put" | "delete";
   kind: PersistedKind;
   key: Guid;
-  /** Required for "put" (the whole object; it replaces what the store held under kind + key). */
+  /** A "put" needs this or `text` (the whole object; it replaces what the store held under kind + key). */
   data?: unknown;
+  /**
+   * The object already as the JSON text the store keeps: exactly what the store's encoding of the data
+   * would give (bfe-core's storeTextOf writes it so, without building the data first). Kept as it is.
+   */
+  text?: string;
 }
 
 /** What BfeStore and MemoryStore have in common: what a Bfe needs from its store. */
 export interface ObjectStore {
   /** Every persisted object, kind by kind in PERSISTED_KINDS order, then in the order each key was first put. */
   loadObjects(): PersistedObject[];
+  /**
+   * The objects of loadObjects, in the same order, made one at a time as they are read (a BFE start
+   * loads them so: what it is done with need not wait in memory for the rest). Each object is fresh.
+   * Optional: a store without it is read with loadObjects.
+   */
+  scanObjects?(): Iterable<PersistedObject>;
   /** Engine options as last committed (names → JSON values; bigints as decimal strings). */
   loadOptions(): Record<string, unknown>;
   /**
    * Applies `changes` in order and writes each entry of `options` (an `undefined` value removes that option),
-   * all or nothing: when anything fails, nothing of this commit is kept and the error is thrown.
+   * all or nothing: when anything fails, nothing of this commit is kept and the error is thrown. `changes`
+   * is read once, in order, during the commit (a generator may make each change as it is written).
    */
-  commit(changes: readonly StoreChange[], options?: Record<string, unknown>): void;
+  commit(changes: Iterable<StoreChange>, options?: Record<string, unknown>): void;
   close(): void;
 }
