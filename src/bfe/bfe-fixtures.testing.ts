@@ -6,7 +6,7 @@ import { ManualClock } from "../base/clock.ts";
 import type { Guid } from "../base/guid.ts";
 import { parseGuid } from "../base/guid.ts";
 import { SeededRng } from "../base/rng.ts";
-import type { FilterSpec } from "../engine/index.ts";
+import type { FilterEngine, FilterSpec } from "../engine/index.ts";
 import { FWP_EMPTY_VALUE, type FwpValue, findCondition, fwpUint16, getLayer } from "../fwp/index.ts";
 import { Bfe } from "./bfe.ts";
 import { NetEventLog } from "./netevents/index.ts";
@@ -60,7 +60,12 @@ export function incoming(layer: string, entries: Readonly<Record<string, FwpValu
 
 /** The action the live engine takes for a connect to `port`. */
 export function connectAction(bfe: Bfe, port: number): string {
-  return bfe.engine.classify({
+  return classifyPort(bfe.engine, port);
+}
+
+/** The action `engine` takes for a connect to `port`. */
+export function classifyPort(engine: FilterEngine, port: number): string {
+  return engine.classify({
     layer: CONNECT_V4,
     incomingValues: incoming(CONNECT_V4, { [REMOTE_PORT]: fwpUint16(port) }),
   }).action;

@@ -1,7 +1,7 @@
 /**
  * Bfe: the base filtering engine (wfp-semantics.md §H) in front of one live FilterEngine. `Bfe.open`
- * starts it — engine options and persistent / boot-time objects come back from the store (H15) before any
- * session can open — and `close` stops it (H45). Sessions (`openSession`) make every management call.
+ * starts it — engine options and persistent / boot-time objects come back from the store, the boot-time
+ * filters giving way to the persistent ones (H15), before any session can open — and `close` stops it (H45). Sessions (`openSession`) make every management call.
  * `engine` is the live engine, always holding a committed state: shims classify against it and kernel
  * callouts register on it.
  */
@@ -25,8 +25,10 @@ export class Bfe {
 
   /**
    * Starts a BFE: loads the engine options and the persistent and boot-time objects from `init.store`
-   * into a fresh live engine in one atomic batch (H15). Errors: whatever a stored object fails with (an
-   * FwpError naming it) and store errors.
+   * into a fresh live engine in one atomic batch while only the boot-time filters classify (the TCP/IP
+   * driver's boot phase; `init.beforeStart` sees it), then ends the boot phase in one step: the boot-time
+   * filters stay objects but are no longer classified, the persistent ones are (H15; `init.bootTimeFiltersAfterStart`
+   * "enforced" keeps both). Errors: whatever a stored object fails with (an FwpError naming it) and store errors.
    */
   static open(init: BfeOpenInit): Bfe {
     return new Bfe(new BfeCore(init));

@@ -304,7 +304,12 @@ export class BfeCore {
     this.engine = new FilterEngine({ randomBytes: this.#randomBytes, ...init.engineInit });
     this.#nextFilterId = this.engine.options.firstFilterId;
     this.#loadOptions();
+    // H15: the TCP/IP driver enforces the boot-time policy alone until the BFE has started …
+    this.engine.setBootTimeEnforcement("boot");
     this.#loadObjects(init.serviceStartType ?? ALL_SERVICES_AUTO);
+    init.beforeStart?.(this.engine);
+    // … then, in one step, the boot-time filters give way to the persistent objects just loaded.
+    this.engine.setBootTimeEnforcement(init.bootTimeFiltersAfterStart === "enforced" ? "enforced" : "removed");
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -322,9 +327,10 @@ export class BfeCore {
 
   /**
    * H15: the boot-time and persistent objects, published in one batch (objects they reference first:
-   * PERSISTED_KINDS order, filters last, each kind in the order it was first stored), so no classification
-   * sees a window with neither. Boot-time filters stay enforced after start [INF: Windows removes them once
-   * BFE has started; this model has no separate boot phase, see docs]. Providers whose service is not
+   * PERSISTED_KINDS order, filters last, each kind in the order it was first stored) while the engine is in
+   * its boot phase (only boot-time filters classify: what the TCP/IP driver enforces before BFE runs); the
+   * constructor then ends the boot phase in one step, so no classification sees a window with neither the
+   * boot-time filters nor the persistent ones (BfeOpenInit.bootTimeFiltersAfterStart). Providers whose service is not
    * auto-start and their persistent filters load DISABLED (H16, provider-gating.ts); the objects added
    * raise 5440–5444 (H46). The store is read object by object as the batch applies them (scanObjects), so
    * what a stored object is parsed into lives only until its engine object is made.
@@ -635,13 +641,14 @@ export class BfeCore {
     this.#usable(s);
     const txn = s.txn;
     if (txn === null) fail("FWP_E_NO_TXN_IN_PROGRESS", "No transaction to commit (H7).");
+    let published: readonly EngineBatchResult[] = [];
     if (txn.staging !== null && txn.writes.length > 0) {
       try {
         // The staging fork validated every write against the state the live engine still holds (the
         // write lock keeps other writers out): applyStaged publishes its objects as they are when it can
         // prove that, and replays the writes with full validation otherwise.
         const writes = txn.writes;
-        this.engine.applyStaged(
+        published = this.engine.applyStaged(
           txn.staging,
           () => writes.map((w) => ("remove" in w ? w.remove : this.#addOp(w.kind, specOfObject(w.kind, w.object)))),
           () => {
@@ -657,6 +664,8 @@ export class BfeCore {
     for (const [k, owner] of txn.owners) this.#setOwner(k, owner);
     s.txn = null;
     if (!txn.readOnly) this.#release(s);
+    // D5/D12/H13: callouts that asked for it hear of the committed filter adds, after the commit.
+    if (published.length > 0) this.engine.notifyAddCommitted(filterAdds(txn.writes, published));
     // Subscribers are checked for READ on deleted objects with their descriptors still in place (H29).
     if (txn.writes.length > 0 && this.#anyoneListens()) this.#deliver(this.#eventsOf(txn.writes, s.info.sessionKey));
     for (const d of txn.deleted.values()) this.access.deleteObject(d.type, d.key);
@@ -944,6 +953,8 @@ export class BfeCore {
       if (txn.deleted.size > 0) txn.deleted.delete(ownerKey(kind, key));
     } else {
       if (lifetime === "dynamic") this.#setOwner(ownerKey(kind, key), s.info.sessionKey);
+      // D5/D12/H13: an add outside a transaction commits at once; POST_COMMIT follows its implicit commit.
+      if (kind === "filter") this.engine.notifyAddCommitted([object as Filter]);
       this.#deliver([{ change: this.#change(kind, CHANGE_ADD, object), object, source: s.info.sessionKey }]);
     }
     return object;
@@ -1345,6 +1356,14 @@ export class BfeCore {
   /** The session holding the write lock, if any. */
   get lockHolder(): Guid | undefined {
     return this.#lockHolder?.info.sessionKey;
+  }
+}
+
+/** The filters a transaction's writes added, as the commit published them (`published` is in write order). */
+function* filterAdds(writes: readonly TxnWrite[], published: readonly EngineBatchResult[]): Generator<Filter> {
+  for (let i = 0; i < writes.length; i++) {
+    const w = writes[i] as TxnWrite;
+    if (w.kind === "filter" && !("remove" in w)) yield published[i] as Filter;
   }
 }
 

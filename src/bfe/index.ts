@@ -61,6 +61,7 @@ export {
 } from "./provider-gating.ts";
 export { BfeSession, type EnumTemplateOfKind, type KeyOptional, type WithSecurity } from "./session.ts";
 export { type BfeTimer, ManualTimer } from "./timer.ts";
+export { type CompiledTrafficSelection, compileTrafficSelection, type TrafficSelection } from "./traffic-selection.ts";
 export type {
   BfeOpenInit,
   CalloutEnumTemplate,

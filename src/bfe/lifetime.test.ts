@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { GUID_NULL } from "../base/guid.ts";
 import { FWPM_SUBLAYER, fwpUint8, isFwpError } from "../fwp/index.ts";
-import { blockPort, CONNECT_V4, connectAction, guid, openTestBfe } from "./bfe-fixtures.testing.ts";
+import { blockPort, CONNECT_V4, classifyPort, connectAction, guid, openTestBfe } from "./bfe-fixtures.testing.ts";
 import { ENUM_FLAG_INCLUDE_BOOTTIME } from "./filter-template.ts";
 import { ADMINISTRATOR } from "./security/index.ts";
 import { MemoryStore } from "./store/index.ts";
@@ -85,7 +85,8 @@ describe("§H.3 lifetimes", () => {
     const second = openTestBfe({}, store);
     const t = second.bfe.openSession(ADMINISTRATOR);
     assert.equal(connectAction(second.bfe, 23), "FWP_ACTION_BLOCK");
-    assert.equal(connectAction(second.bfe, 24), "FWP_ACTION_BLOCK");
+    // H15: the boot-time filter is back as an object (below) but no longer enforced once BFE runs.
+    assert.equal(connectAction(second.bfe, 24), "FWP_ACTION_PERMIT");
     assert.equal(connectAction(second.bfe, 25), "FWP_ACTION_PERMIT");
     assert.equal(connectAction(second.bfe, 26), "FWP_ACTION_PERMIT");
     const back = t.getFilterByKey(persistent.filterKey);
@@ -113,12 +114,23 @@ describe("§H.3 lifetimes", () => {
       [1, 2, 3, 4, 5].map((n) => s.addFilter(blockPort(40 + n, { flags: n % 2 === 0 ? BOOTTIME : PERSISTENT }))),
     );
     first.bfe.close();
-    const second = openTestBfe({}, store);
+    const seenAtBoot: string[] = [];
+    const second = openTestBfe(
+      { beforeStart: (engine) => seenAtBoot.push(...[1, 2, 3, 4, 5].map((n) => classifyPort(engine, 40 + n))) },
+      store,
+    );
     assert.deepEqual(
       second.bfe.engine.filters().map((f) => f.filterKey),
       added.map((f) => f.filterKey),
     );
-    for (const n of [1, 2, 3, 4, 5]) assert.equal(connectAction(second.bfe, 40 + n), "FWP_ACTION_BLOCK");
+    // Before BFE start only the boot-time filters (even n) are enforced; after it only the persistent ones.
+    const even = (n: number): string => (n % 2 === 0 ? "FWP_ACTION_BLOCK" : "FWP_ACTION_PERMIT");
+    const odd = (n: number): string => (n % 2 === 0 ? "FWP_ACTION_PERMIT" : "FWP_ACTION_BLOCK");
+    assert.deepEqual(seenAtBoot, [1, 2, 3, 4, 5].map(even));
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((n) => connectAction(second.bfe, 40 + n)),
+      [1, 2, 3, 4, 5].map(odd),
+    );
   });
 
   it("H14: deleting a persistent object removes it from the store; it does not come back", () => {

@@ -94,11 +94,13 @@ describe("H16 provider gating at BFE start", () => {
     assert.ok(
       s.enumFilters({ layer: CONNECT_V4, flags: ENUM_FLAG_INCLUDE_DISABLED }).some((f) => f.filterId === ids.ike),
     );
-    // … and never classified; the other providers' filters and the boot-time filter enforce.
+    // … and never classified; the other providers' filters enforce. The boot-time filter is not gated (not
+    // DISABLED); once BFE runs it is not classified either, gated or not (H15).
     assert.equal(connectAction(bfe, 1001), "FWP_ACTION_PERMIT");
     assert.equal(connectAction(bfe, 1002), "FWP_ACTION_BLOCK");
     assert.equal(connectAction(bfe, 1003), "FWP_ACTION_BLOCK");
-    assert.equal(connectAction(bfe, 1004), "FWP_ACTION_BLOCK");
+    assert.equal(s.getFilterById(ids.ikeBoot as bigint).flags & FILTER_DISABLED, 0);
+    assert.equal(connectAction(bfe, 1004), "FWP_ACTION_PERMIT");
     bfe.close();
   });
 

@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../base/clock.ts";
 import type { Guid } from "../base/guid.ts";
-import type { FilterEngineInit } from "../engine/index.ts";
+import type { FilterEngine, FilterEngineInit } from "../engine/index.ts";
 import type { LayerRef } from "../fwp/index.ts";
 import type { AuditLog } from "./audit/index.ts";
 import type { NetEventLog } from "./netevents/index.ts";
@@ -36,6 +36,22 @@ export interface BfeOpenInit {
   readonly serviceStartType?: ServiceStartTypeLookup;
   /** How the live FilterEngine is built (classifier, engine options). */
   readonly engineInit?: FilterEngineInit;
+  /**
+   * H15: what becomes of boot-time filters (FWPM_FILTER_FLAG_BOOTTIME) once the BFE has started. "removed"
+   * (the default, as Windows does): they stay BFE objects — enumerable with FWP_FILTER_ENUM_FLAG_INCLUDE_BOOTTIME
+   * or BOOTTIME_ONLY, exported to netsh XML as they were — but are no longer classified; the persistent
+   * objects loaded at the same start take over in one step. This holds for boot-time filters added while
+   * the BFE runs too [INF: Windows documents the removal at start, not what a run-time add does]. "enforced":
+   * they keep classifying next to everything else (the model before this option).
+   */
+  readonly bootTimeFiltersAfterStart?: "removed" | "enforced";
+  /**
+   * H15: called during Bfe.open once the stored objects are in the live engine and only the boot-time
+   * filters classify — the TCP/IP driver is running, the BFE has not started. Kernel callouts may register
+   * here (D2: registration works before BFE runs). When it returns, the BFE starts: the boot-time filters
+   * give way to the persistent ones in one step (FilterEngine.setBootTimeEnforcement).
+   */
+  readonly beforeStart?: (engine: FilterEngine) => void;
   /**
    * Timer for the transaction lock wait (H4). The host passes one over real timers; without one a
    * ManualTimer on `clock` is used, whose waits end only when the lock is released or the timer is driven.

@@ -160,8 +160,9 @@ describe("explain on the keploy dump: loopback", () => {
     //   blocked by "Query User" 116013, which Windows does not do. The token holds Everyone (S-1-1-0), which
     //   makes 67098 (a BLOCK for loopback of anyone, weight …fffe) match — but 67088 at …ffff is first.
     //   So: 67088 soft PERMIT, 113583 soft PERMIT, WF "Boot Time Filter" soft PERMIT.
-    //   113554 (BOOTTIME) and 113558 (PERSISTENT) are twins of equal weight; B11 takes the lower id. On the
-    //   running machine BFE had removed the boot-time one (H15), so Windows' decider is 113558.
+    //   113554 (BOOTTIME) and 113558 (PERSISTENT) are twins of equal weight. On the running machine BFE had
+    //   removed the boot-time one from enforcement (H15), and so has the BFE the dump is loaded into: 113558
+    //   decides (were both enforced, B11 would take the older 113554).
     const rec = await explainJson("tcp", "127.0.0.1:0", "127.0.0.1:8080");
     const connect = at(rec, "ALE_AUTH_CONNECT_V4");
     assert.deepEqual(decider(connect), [113562, "Boot Time Filter"]);
@@ -182,15 +183,16 @@ describe("explain on the keploy dump: loopback", () => {
       "MPSSVC_APP_ISOLATION PERMIT soft 67088 set",
       "MPSSVC_QUARANTINE PERMIT soft 113583 set",
     ]);
-    assert.match(wf[2] ?? "", /^MPSSVC_WF PERMIT soft 11355[48] set$/);
+    assert.equal(wf[2], "MPSSVC_WF PERMIT soft 113558 set");
     assert.equal(accept.decidingFilter?.name, "Boot Time Filter");
     assert.match(rec.outcome, /^connected; 15 of 15 bytes echoed back$/);
   });
 
-  it("TCP [::1] → [::1]:8080: connect permitted by 113563, accept by 113555/113559 (the V6 twins)", async () => {
+  it("TCP [::1] → [::1]:8080: connect permitted by 113563, accept by 113559 (the V6 twins' persistent one)", async () => {
     // ALE_AUTH_CONNECT_V6: 67095 APP_ISOLATION, 113584 QUARANTINE, 113563 WF "Boot Time Filter": the V6
     // twins of the case above (FLAGS ALL_SET IS_LOOPBACK, weight 0xffff…ffff) → soft permits, 113563 last.
-    // ALE_AUTH_RECV_ACCEPT_V6: 67089 / 113582 / 113555 (boot-time) or 113559 (persistent), 0x800000.
+    // ALE_AUTH_RECV_ACCEPT_V6: 67089 / 113582 / 113559 (persistent; its boot-time twin 113555 is not
+    // enforced once BFE runs, H15), 0x800000.
     const rec = await explainJson("tcp", "[::1]:0", "[::1]:8080");
     const connect = at(rec, "ALE_AUTH_CONNECT_V6");
     assert.deepEqual(decider(connect), [113563, "Boot Time Filter"]);
@@ -205,14 +207,14 @@ describe("explain on the keploy dump: loopback", () => {
       "MPSSVC_APP_ISOLATION PERMIT soft 67089 set",
       "MPSSVC_QUARANTINE PERMIT soft 113582 set",
     ]);
-    assert.match(String(decider(accept)?.[0]), /^11355[59]$/);
+    assert.equal(decider(accept)?.[0], 113559);
   });
 
   it("TCP 127.0.0.1:0 → GoLand listening on 127.0.0.1:8080 (--inbound, app rule): permitted by the loopback rule above GoLand's", async () => {
     // The app-specific allow rule 116168 "GoLand 2024.1.3" (ALE_AUTH_RECV_ACCEPT_V4, WF, UINT8 9 →
     // 0x9006008000000000): ALE_APP_ID = …\goland 2024.1.3\bin\goland64.exe & IP_PROTOCOL = 6, PERMIT.
-    // But for loopback the WF sublayer ends earlier, at "Boot Time Filter" 113554/113558 (FLAGS ALL_SET
-    // 0x800000, weight 0xffff…ffff, above 116168), which the GoLand rule would only decide without that
+    // But for loopback the WF sublayer ends earlier, at "Boot Time Filter" 113558 (the persistent twin of
+    // boot-time 113554, H15; FLAGS ALL_SET 0x800000, weight 0xffff…ffff, above 116168), which the GoLand rule would only decide without that
     // flag. APP_ISOLATION 67088 and QUARANTINE 113583 give soft permits first.
     // The connecting side (peer.exe on this host) is authorized at ALE_AUTH_CONNECT_V4 by 113562, as above.
     const rec = await explainJson("tcp", "127.0.0.1:8080", "127.0.0.1:0", { inbound: true, app: GOLAND });
@@ -223,7 +225,7 @@ describe("explain on the keploy dump: loopback", () => {
       "MPSSVC_APP_ISOLATION PERMIT soft 67088 set",
       "MPSSVC_QUARANTINE PERMIT soft 113583 set",
     ]);
-    assert.match(String(decider(accept)?.[0]), /^11355[48]$/);
+    assert.equal(decider(accept)?.[0], 113558);
     assert.ok(
       accept.trace.some((sl) => sl.filters.some((f) => f.id === 116168 && f.matched && f.status === "skipped")),
       "GoLand's own rule matches but is never reached",

@@ -4,17 +4,23 @@
  * built read-only from a netsh dump). Text output is one aligned table per object type; `--json` prints the
  * records below, whose keys are a public contract (docs/cli.md). `show state` prints a summary (counts and
  * filters per layer) as text, and every object type as one JSON object with `--json`; the netsh XML form of
- * the same state is `openwfp export`.
+ * the same state is `openwfp export`. `show filters` takes netsh's traffic selection (H47: `--protocol`,
+ * `--local-addr`, `--remote-addr`, `--local-port`, `--remote-port`, `--app`, `--user`, `--dir`);
+ * `show netevents --xml` prints the netsh netevents.xml format (H50).
  */
 import type { Command } from "commander";
 import { type Guid, tryParseGuid } from "../base/index.ts";
 import {
   type BfeSession,
+  type CompiledTrafficSelection,
+  compileTrafficSelection,
   ENUM_FLAG_INCLUDE_BOOTTIME,
   ENUM_FLAG_INCLUDE_DISABLED,
   ENUM_FLAG_SORTED,
   epochNsFromFiletime,
+  formatNetEventsXml,
   type NetEvent,
+  type TrafficSelection,
 } from "../bfe/index.ts";
 import type { Callout, Filter, Provider, Sublayer } from "../engine/index.ts";
 import { parseLayerRef } from "../engine/index.ts";
@@ -407,6 +413,8 @@ export interface ShowSelection {
   readonly layer?: Layer;
   /** Only this provider's objects. */
   readonly provider?: Guid;
+  /** Only filters that could match this traffic (netsh show filters, H47). */
+  readonly traffic?: CompiledTrafficSelection;
 }
 
 /** A provider given on the command line: a GUID or a built-in FWPM_PROVIDER_* name. */
@@ -431,15 +439,16 @@ const ALL_FILTERS = ENUM_FLAG_INCLUDE_BOOTTIME | ENUM_FLAG_INCLUDE_DISABLED | EN
  */
 export function enumAllFilters(session: BfeSession, sel: ShowSelection = {}): Filter[] {
   const layers = sel.layer === undefined ? LAYERS.filter((l) => l.key !== null) : [sel.layer];
+  const traffic = sel.traffic !== undefined && !sel.traffic.empty ? sel.traffic : undefined;
   const out: Filter[] = [];
   for (const layer of layers) {
-    out.push(
-      ...session.enumFilters({
-        layer,
-        flags: ALL_FILTERS,
-        ...(sel.provider === undefined ? {} : { providerKey: sel.provider }),
-      }),
-    );
+    if (traffic !== undefined && traffic.valuesAt(layer) === null) continue;
+    const filters = session.enumFilters({
+      layer,
+      flags: ALL_FILTERS,
+      ...(sel.provider === undefined ? {} : { providerKey: sel.provider }),
+    });
+    for (const f of filters) if (traffic === undefined || traffic.selects(f)) out.push(f);
   }
   return out;
 }
@@ -512,8 +521,36 @@ export interface ShowOptions {
   readonly layer?: string;
   readonly provider?: string;
   readonly json?: boolean;
+  /** `show netevents`: the netsh netevents.xml format (H50). */
+  readonly xml?: boolean;
   readonly store?: string;
   readonly state?: string;
+  /** `show filters`: netsh's traffic selection (H47). */
+  readonly protocol?: string;
+  readonly localAddr?: string;
+  readonly remoteAddr?: string;
+  readonly localPort?: string;
+  readonly remotePort?: string;
+  readonly app?: string;
+  readonly user?: string;
+  readonly dir?: string;
+}
+
+/** The traffic selection the options give, or undefined when they give none. */
+export function trafficSelectionOf(options: ShowOptions): TrafficSelection | undefined {
+  const t: Record<string, string> = {};
+  const put = (k: keyof TrafficSelection, v: string | undefined): void => {
+    if (v !== undefined) t[k] = v;
+  };
+  put("protocol", options.protocol);
+  put("localAddr", options.localAddr);
+  put("remoteAddr", options.remoteAddr);
+  put("localPort", options.localPort);
+  put("remotePort", options.remotePort);
+  put("appId", options.app);
+  put("userId", options.user);
+  put("direction", options.dir);
+  return Object.keys(t).length === 0 ? undefined : (t as TrafficSelection);
 }
 
 const json = (x: unknown): string => `${JSON.stringify(x, null, 2)}\n`;
@@ -523,6 +560,23 @@ export function showText(what: ShowWhat, session: BfeSession, options: ShowOptio
   const sel: { layer?: Layer; provider?: Guid } = {};
   if (options.layer !== undefined) sel.layer = parseLayerRef(options.layer, "--layer");
   if (options.provider !== undefined) sel.provider = parseProviderRef(options.provider);
+  const traffic = trafficSelectionOf(options);
+  if (traffic !== undefined && what !== "filters") {
+    throw new FwpError("FWP_E_INVALID_PARAMETER", {
+      path: "show",
+      detail:
+        "--protocol, --local-addr, --remote-addr, --local-port, --remote-port, --app, --user and --dir select filters: use them with show filters.",
+    });
+  }
+  if (options.xml === true && what !== "netevents") {
+    throw new FwpError("FWP_E_INVALID_PARAMETER", {
+      path: "--xml",
+      detail: "--xml is for show netevents; the netsh XML of the state or the filters is openwfp export [--filters].",
+    });
+  }
+  if (options.xml === true && options.json === true) {
+    throw new FwpError("FWP_E_INVALID_PARAMETER", { path: "--xml", detail: "--xml and --json exclude each other." });
+  }
   const asJson = options.json === true;
   switch (what) {
     case "state": {
@@ -530,7 +584,10 @@ export function showText(what: ShowWhat, session: BfeSession, options: ShowOptio
       return asJson ? json(state) : formatStateSummary(state, source);
     }
     case "filters": {
-      const records = enumAllFilters(session, sel).map(filterRecord);
+      const records = enumAllFilters(session, {
+        ...sel,
+        ...(traffic === undefined ? {} : { traffic: compileTrafficSelection(traffic, LAYERS) }),
+      }).map(filterRecord);
       return asJson ? json(records) : formatFilterTable(records);
     }
     case "sublayers": {
@@ -565,6 +622,7 @@ export function showText(what: ShowWhat, session: BfeSession, options: ShowOptio
       return sel.layer !== undefined && one !== undefined ? formatLayerFields(one) : formatLayerTable(records);
     }
     case "netevents": {
+      if (options.xml === true) return formatNetEventsXml(session.enumNetEvents());
       const records = session.enumNetEvents().map(netEventRecord);
       return asJson ? json(records) : formatNetEventTable(records);
     }
@@ -596,6 +654,15 @@ export function registerShow(program: Command, _setExitCode: (code: number) => v
     .option("--layer <layer>", "only this layer (FWPM_LAYER_* name, short name, run-time id or GUID)")
     .option("--provider <provider>", "only this provider's objects (GUID or FWPM_PROVIDER_* name)")
     .option("--json", "print JSON (keys in docs/cli.md)")
+    .option("--xml", "show netevents: print netsh's netevents.xml format")
+    .option("--protocol <p>", "show filters: only those that could match this IP protocol (tcp, udp, icmp, a number)")
+    .option("--local-addr <addr>", "show filters: … this local IPv4 or IPv6 address")
+    .option("--remote-addr <addr>", "show filters: … this remote address")
+    .option("--local-port <port>", "show filters: … this local port")
+    .option("--remote-port <port>", "show filters: … this remote port")
+    .option("--app <path>", "show filters: … this application (Win32 or NT path)")
+    .option("--user <sid>", "show filters: … this user (SID)")
+    .option("--dir <in|out>", "show filters: … traffic in this direction")
     .option("--store <db>", `the SQLite store (default ${DEFAULT_STORE_PATH})`)
     .option("--state <file>", "read a netsh wfp show state/filters XML file instead of the store (read-only)")
     .action(async (what: string, opts: ShowOptions) => {

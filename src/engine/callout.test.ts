@@ -371,6 +371,42 @@ describe("§D.1/D.3 registration, notifyFn and flowDeleteFn", () => {
     }
   });
 
+  test("D5/D12: notifyAddCommitted tells only ENABLE_COMMIT_ADD_NOTIFY callouts, only of filters still in the engine", () => {
+    const engine = new FilterEngine();
+    const heard: string[] = [];
+    const callout = (n: number, flags: number): Guid => {
+      const key = testGuid(0x70 + n);
+      engine.addCallout({ calloutKey: key, name: `c${n}`, applicableLayer: CONNECT });
+      engine.registerCallout({
+        calloutKey: key,
+        flags,
+        classifyFn: () => {},
+        notifyFn: (type, filterKey, filter) => {
+          heard.push(`${type.replace("FWPS_CALLOUT_NOTIFY_", "")} ${filter.name} ${filterKey === filter.filterKey}`);
+          if (type === "FWPS_CALLOUT_NOTIFY_ADD_FILTER_POST_COMMIT") throw new Error("ignored");
+          return true;
+        },
+      });
+      return key;
+    };
+    const wants = callout(1, 0x4);
+    const plain = callout(2, 0);
+    const add = (name: string, calloutKey: Guid): Filter =>
+      engine.addFilter({ name, layer: CONNECT, action: { type: "FWP_ACTION_CALLOUT_INSPECTION", calloutKey } });
+    const a = add("a", wants);
+    const b = add("b", plain);
+    const c = add("c", wants);
+    const gone = add("gone", wants);
+    engine.deleteFilter(gone.filterId);
+    const block = engine.addFilter({ name: "block", layer: CONNECT, action: { type: "FWP_ACTION_BLOCK" } });
+    heard.length = 0;
+    assert.equal(engine.notifyAddCommitted([a, b, block, gone, c]), 2);
+    assert.deepEqual(heard, ["ADD_FILTER_POST_COMMIT a true", "ADD_FILTER_POST_COMMIT c true"]);
+    // No callout asked for it: nothing is even looked at.
+    const quiet = new FilterEngine();
+    assert.equal(quiet.notifyAddCommitted([a]), 0);
+  });
+
   test("D13: filters that exist when a callout registers are not replayed to notifyFn", () => {
     const engine = new FilterEngine();
     const key = testGuid(0x62);

@@ -2,7 +2,8 @@
  * Add-time validation and compilation of a filter (FwpmFilterAdd0; wfp-semantics.md §A.5). Checks run
  * in the V-table order, the first failure wins, and each throws FwpError with the Windows code and the
  * path in the spec (`conditions[1].conditionValue`):
- * V1 NULL_POINTER, V2 NULL_DISPLAY_NAME, V3 INVALID_FLAGS, V4 LAYER_NOT_FOUND, V5 SUBLAYER_NOT_FOUND,
+ * V1 NULL_POINTER, V2 NULL_DISPLAY_NAME, V3 INVALID_FLAGS, V4 LAYER_NOT_FOUND (then INCOMPATIBLE_LAYER for a
+ * boot-time filter at a user-mode layer, H15: bootTimeAtUserModeLayer), V5 SUBLAYER_NOT_FOUND,
  * V6 PROVIDER_NOT_FOUND, V7 PROVIDER_CONTEXT_NOT_FOUND, V8 INVALID_ACTION_TYPE, V9 CALLOUT_NOT_FOUND,
  * V10 INCOMPATIBLE_LAYER, V12 INVALID_WEIGHT, then per condition V13 CONDITION_NOT_FOUND,
  * V14 INVALID_ENUMERATOR, V15 TYPE_MISMATCH, V16 MATCH_TYPE_MISMATCH, V17 INVALID_RANGE /
@@ -341,6 +342,24 @@ export function groupConditions(
 }
 
 /**
+ * H15: FWPM_FILTER_FLAG_BOOTTIME is for kernel-mode layers only (boot-time filters are what the TCP/IP
+ * driver enforces before BFE starts; user-mode layers — IKEEXT, IPSEC, RPC, KM_AUTHORIZATION — are
+ * classified by BFE-side code that does not run before it). A boot-time filter at a layer whose `mode` is
+ * "user" is refused with FWP_E_INCOMPATIBLE_LAYER, checked right after the layer is resolved (V4) [INF:
+ * Windows documents the restriction but not the code it returns; INCOMPATIBLE_LAYER is the code WFP uses
+ * for "this object cannot go at this layer" (V10); path `flags`].
+ */
+function bootTimeAtUserModeLayer(flags: number, layer: Layer): void {
+  if ((flags & BOOTTIME) !== 0 && layer.mode === "user") {
+    fail(
+      "FWP_E_INCOMPATIBLE_LAYER",
+      "flags",
+      `FWPM_FILTER_FLAG_BOOTTIME needs a kernel-mode layer; ${layer.fwpmName ?? layer.fwpsName} is a user-mode layer (H15).`,
+    );
+  }
+}
+
+/**
  * Validates a filter spec and builds the Filter (everything but the notifyFn call, V21).
  * `filterId` is the id to give the filter when valid.
  */
@@ -391,6 +410,7 @@ export function compileFilter(spec: FilterSpec, ctx: FilterCompileContext, filte
       `No layer ${JSON.stringify(typeof layerRef === "object" ? "(object)" : layerRef)}.`,
     );
   }
+  bootTimeAtUserModeLayer(flags, layer);
   // V5
   let sublayer: Sublayer | undefined;
   if (s.sublayer === undefined || s.sublayer === null) sublayer = ctx.defaultSublayer();

@@ -23,6 +23,8 @@ import {
   FwpError,
   type FwpErrorName,
   type FwpValue,
+  FWP_CALLOUT_FLAG,
+  FWPM_FILTER_FLAG,
   findLayer,
   type Layer,
   type LayerRef,
@@ -115,6 +117,17 @@ interface BatchState {
 
 const FIRST_CALLOUT_ID = 1;
 
+const FILTER_FLAG_BOOTTIME: number = FWPM_FILTER_FLAG.FWPM_FILTER_FLAG_BOOTTIME;
+const CALLOUT_FLAG_ENABLE_COMMIT_ADD_NOTIFY: number = FWP_CALLOUT_FLAG.FWP_CALLOUT_FLAG_ENABLE_COMMIT_ADD_NOTIFY;
+
+/**
+ * Which filters classify with respect to FWPM_FILTER_FLAG_BOOTTIME (H15): "boot" — the TCP/IP driver has
+ * started and BFE has not, only boot-time filters are enforced; "removed" — BFE has started and removed them
+ * from enforcement (they stay objects: enumerable, exportable); "enforced" — every filter classifies, boot-time
+ * ones included (a bare engine's default, and BfeOpenInit.bootTimeFiltersAfterStart "enforced").
+ */
+export type BootTimeEnforcement = "boot" | "enforced" | "removed";
+
 function fail(code: FwpErrorName, path: string | undefined, detail: string): never {
   throw new FwpError(code, path === undefined ? { detail } : { path, detail });
 }
@@ -178,6 +191,8 @@ export class FilterEngine {
   #journal: StagedOp[] | null = null;
   #journalVersion = 0;
   #journalBroken = false;
+  /** H15: which filters classify with respect to FWPM_FILTER_FLAG_BOOTTIME (setBootTimeEnforcement). */
+  #bootTime: BootTimeEnforcement = "enforced";
 
   constructor(init: FilterEngineInit = {}) {
     this.#init = init;
@@ -735,6 +750,42 @@ export class FilterEngine {
   }
 
   /**
+   * FWPS_CALLOUT_NOTIFY_ADD_FILTER_POST_COMMIT (D5, D12, H13): the BFE calls this once the transaction that
+   * added `filters` has committed (explicit or implicit). Each filter still in this engine whose callout is
+   * registered with FWP_CALLOUT_FLAG_ENABLE_COMMIT_ADD_NOTIFY (0x4) and a notifyFn hears of it, in order
+   * (ADD_FILTER came during the add, or at commit for an explicit transaction). The commit is done, so the
+   * answer is ignored and a throwing notifyFn changes nothing [INF]. A filter added and deleted again in the
+   * same transaction is not in the engine and is not notified. Returns how many notifications were made.
+   */
+  notifyAddCommitted(filters: Iterable<Filter>): number {
+    let any = false;
+    for (const r of this.#registrations.values()) {
+      if (
+        ((r.registration.flags ?? 0) & CALLOUT_FLAG_ENABLE_COMMIT_ADD_NOTIFY) !== 0 &&
+        r.registration.notifyFn !== undefined
+      ) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return 0;
+    let told = 0;
+    for (const filter of filters) {
+      if (!isCalloutAction(filter.action.type) || this.#filters.get(filter.filterKey) !== filter) continue;
+      const registration = this.#registrations.get(filter.action.calloutKey as Guid)?.registration;
+      const notify = registration?.notifyFn;
+      if (notify === undefined || ((registration?.flags ?? 0) & CALLOUT_FLAG_ENABLE_COMMIT_ADD_NOTIFY) === 0) continue;
+      told++;
+      try {
+        notify("FWPS_CALLOUT_NOTIFY_ADD_FILTER_POST_COMMIT", filter.filterKey, filter);
+      } catch {
+        // After the commit nothing can be refused: the answer is ignored.
+      }
+    }
+    return told;
+  }
+
+  /**
    * Validates and compiles conditions for `layer` exactly as FwpmFilterAdd0 would (V4, V13–V18, errors
    * with paths `conditions[i]…`), without adding anything: enumeration templates and subscriptions use it
    * (H23). Errors: LAYER_NOT_FOUND and the condition errors of §A.5.
@@ -1182,6 +1233,7 @@ export class FilterEngine {
     e.#nextProviderContextId = this.#nextProviderContextId;
     e.#journal = [];
     e.#journalVersion = e.#version;
+    e.#bootTime = this.#bootTime;
     return e;
   }
 
@@ -1211,10 +1263,36 @@ export class FilterEngine {
     return this.#state(l).policy;
   }
 
+  /** H15: which filters classify with respect to FWPM_FILTER_FLAG_BOOTTIME (see BootTimeEnforcement). */
+  get bootTimeEnforcement(): BootTimeEnforcement {
+    return this.#bootTime;
+  }
+
+  /**
+   * H15: switches which filters classify with respect to FWPM_FILTER_FLAG_BOOTTIME — the BFE's start ends
+   * the boot phase ("boot" → "removed"). One synchronous step with no foreign code in it: a classification
+   * sees the policy before the switch or the one after, never a mix, so there is no instant at which
+   * neither the boot-time filters nor the filters that replace them apply. Objects are untouched; every
+   * layer recompiles on its next classify. Errors: FWP_E_TXN_IN_PROGRESS while a batch is being applied,
+   * FWP_E_INVALID_PARAMETER for an unknown mode.
+   */
+  setBootTimeEnforcement(mode: BootTimeEnforcement): void {
+    if (mode !== "boot" && mode !== "enforced" && mode !== "removed")
+      fail("FWP_E_INVALID_PARAMETER", "mode", `${JSON.stringify(mode)} is not a BootTimeEnforcement.`);
+    if (this.#batch !== null)
+      fail("FWP_E_TXN_IN_PROGRESS", undefined, "Boot-time enforcement cannot change while a batch is applied.");
+    if (mode === this.#bootTime) return;
+    this.#bootTime = mode;
+    this.#compiled.clear();
+  }
+
   #buildPolicy(layer: Layer, filters: Iterable<Filter>): LayerPolicy {
     const bySublayer = new Map<Sublayer, Filter[]>();
+    const bootTime = this.#bootTime;
     for (const f of filters) {
       if ((f.flags & FILTER_FLAG_DISABLED) !== 0) continue; // H16: kept as an object, never classified
+      // H15: boot-time filters alone before BFE starts; after it, kept as objects but not classified.
+      if (bootTime !== "enforced" && ((f.flags & FILTER_FLAG_BOOTTIME) !== 0) !== (bootTime === "boot")) continue;
       let list = bySublayer.get(f.sublayer);
       if (list === undefined) {
         list = [];

@@ -28,7 +28,13 @@ export {
   type SublayerPolicy,
 } from "./classifier.ts";
 export { filterActionTypeOf, groupConditions, matchTypeAllows, matchTypeOf } from "./compile-filter.ts";
-export { type EngineBatchOp, type EngineBatchResult, FilterEngine, type FilterEngineInit } from "./engine.ts";
+export {
+  type BootTimeEnforcement,
+  type EngineBatchOp,
+  type EngineBatchResult,
+  FilterEngine,
+  type FilterEngineInit,
+} from "./engine.ts";
 export { linearClassifier } from "./linear.ts";
 export { freshGuid, guidKey, isCanonicalGuid, layerOf } from "./lookup.ts";
 export { filterMatches, matchCondition } from "./match.ts";

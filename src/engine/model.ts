@@ -302,7 +302,9 @@ export type CalloutNotifyType =
 /**
  * notifyFn (FWPS_CALLOUT_NOTIFY_FN2, D12): return true/undefined for success; false or a thrown error
  * for failure. A failing ADD rejects the filter add with FWP_E_CALLOUT_NOTIFICATION_FAILED; the
- * result of DELETE is ignored. On DELETE `filterKey` is null (as in Windows).
+ * result of DELETE is ignored. On DELETE `filterKey` is null (as in Windows). ADD_FILTER_POST_COMMIT comes
+ * after the BFE committed the filter's transaction, only with FWP_CALLOUT_FLAG_ENABLE_COMMIT_ADD_NOTIFY;
+ * its result is ignored.
  */
 export type CalloutNotifyFn = (
   notifyType: CalloutNotifyType,
@@ -319,7 +321,10 @@ export interface CalloutRegistration {
   readonly classifyFn: CalloutClassifyFn;
   readonly notifyFn?: CalloutNotifyFn;
   readonly flowDeleteFn?: CalloutFlowDeleteFn;
-  /** FWP_CALLOUT_FLAG_* (CONDITIONAL_ON_FLOW 0x1 is honoured, D8). */
+  /**
+   * FWP_CALLOUT_FLAG_*: CONDITIONAL_ON_FLOW 0x1 is honoured (D8), ENABLE_COMMIT_ADD_NOTIFY 0x4 adds
+   * ADD_FILTER_POST_COMMIT notifications after a BFE commit (D5, D12, H13).
+   */
   readonly flags?: number;
 }
 

@@ -84,6 +84,16 @@ describe("§A.5 add-time validation", () => {
     rejects(() => e.addFilter({ ...base, layer: testGuid(1) }), "FWP_E_LAYER_NOT_FOUND", "layer");
     assert.equal(e.addFilter({ ...base, layer: "FWPS_LAYER_ALE_AUTH_CONNECT_V4" }).layer.fwpmName, CONNECT);
   });
+  test("H15 (after V4): a boot-time filter at a user-mode layer is FWP_E_INCOMPATIBLE_LAYER at flags; kernel-mode layers take it", () => {
+    const e = new FilterEngine();
+    for (const layer of ["FWPM_LAYER_IKEEXT_V4", "FWPM_LAYER_RPC_UM", "FWPM_LAYER_IPSEC_V6"]) {
+      rejects(() => e.addFilter({ ...base, layer, flags: 0x2 }), "FWP_E_INCOMPATIBLE_LAYER", "flags");
+      // Not boot-time: the same filter is fine there.
+      assert.equal(e.addFilter({ ...base, layer }).layer.fwpmName, layer);
+    }
+    assert.equal(e.addFilter({ ...base, flags: 0x2 }).flags, 0x2);
+    assert.equal(e.addFilter({ ...base, layer: "FWPM_LAYER_IPFORWARD_V4", flags: 0x2 }).flags, 0x2);
+  });
   test("V5: an unknown sublayer is FWP_E_SUBLAYER_NOT_FOUND; GUID_NULL means the default sublayer", () => {
     const e = new FilterEngine();
     rejects(() => e.addFilter({ ...base, sublayer: testGuid(9) }), "FWP_E_SUBLAYER_NOT_FOUND", "sublayer");

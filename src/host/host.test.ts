@@ -3,10 +3,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { EVERYONE_USER, isAccessDenied } from "../bfe/index.ts";
+import { ENUM_FLAG_BOOTTIME_ONLY, EVERYONE_USER, isAccessDenied } from "../bfe/index.ts";
+import { LAYERS } from "../fwp/index.ts";
 import { netshFilters, parseNetshXml } from "../bfe/netsh/index.ts";
 import { SystemClock, systemRandomBytes } from "./clock.ts";
-import { DEFAULT_STORE_PATH, openHost, persistentDocument } from "./host.ts";
+import { DEFAULT_STORE_PATH, type Host, importNetshFile, openHost, persistentDocument } from "./host.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "openwfp-host-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -95,4 +96,50 @@ test("persistentDocument marks providers, sublayers, contexts and filters persis
     (doc.providers ?? []).some((p) => (p.flags & 1) === 0),
     "the input is not modified",
   );
+});
+
+const KEPLOY = new URL("../../fixtures/wfp-state/keploy__wfpstate.xml", import.meta.url).pathname;
+
+/** The filter ids the host's live engine would classify at ALE_AUTH_RECV_ACCEPT_V4. */
+function classifiedAtRecvAccept(host: Host): Set<bigint> {
+  const policy = host.bfe.engine.layerPolicy("FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V4");
+  return new Set(policy.sublayers.flatMap((s) => s.filters.map((f) => f.filterId)));
+}
+
+test("H15: a --state dump's 16 boot-time filters are objects but not classified; their persistent twins are", async () => {
+  const host = await openHost({ state: KEPLOY });
+  try {
+    const boot = LAYERS.filter((l) => l.key !== null).flatMap((layer) =>
+      host.session.enumFilters({ layer, flags: ENUM_FLAG_BOOTTIME_ONLY }),
+    );
+    assert.equal(boot.length, 16);
+    const classified = classifiedAtRecvAccept(host);
+    // "Boot Time Filter" 113554 (BOOTTIME) and its twin 113558 (PERSISTENT), V4; 113555 / 113559, V6.
+    assert.ok(!classified.has(113554n) && classified.has(113558n));
+    for (const f of boot) assert.ok(!classified.has(f.filterId), `boot-time filter ${f.filterId} is classified`);
+  } finally {
+    host.close();
+  }
+  const enforced = await openHost({ state: KEPLOY, bootTimeFiltersAfterStart: "enforced" });
+  try {
+    const classified = classifiedAtRecvAccept(enforced);
+    assert.ok(classified.has(113554n) && classified.has(113558n));
+  } finally {
+    enforced.close();
+  }
+});
+
+test("H15: a store imported from the dump starts with its boot-time filters stored and not classified", async () => {
+  const store = join(dir, "boot", "bfe.db");
+  const first = await openHost({ store });
+  await importNetshFile(first, KEPLOY);
+  first.close();
+  const host = await openHost({ store });
+  try {
+    assert.equal(host.session.lifetimeOf("filter", 113554n), "bootTime");
+    const classified = classifiedAtRecvAccept(host);
+    assert.ok(!classified.has(113554n) && classified.has(113558n));
+  } finally {
+    host.close();
+  }
 });

@@ -45,6 +45,12 @@ export interface HostOptions {
    * the default: a read-only view shows what it can).
    */
   readonly unsupportedSddl?: "error" | "skip";
+  /**
+   * H15: whether boot-time filters classify once the BFE has started — on a store as in a netsh dump (a dump
+   * is taken from a running machine, whose BFE had removed them). Default "removed": they are listed,
+   * enumerated and exported, but the persistent filters decide (BfeOpenInit.bootTimeFiltersAfterStart).
+   */
+  readonly bootTimeFiltersAfterStart?: "removed" | "enforced";
 }
 
 /** A filter of a netsh file that was not loaded, and why. */
@@ -86,9 +92,13 @@ export function readNetshFile(path: string): NetshDocument {
   }
 }
 
-function start(store: ObjectStore, principal: Principal): { bfe: Bfe; session: BfeSession; clock: Clock } {
+function start(
+  store: ObjectStore,
+  principal: Principal,
+  bootTimeFiltersAfterStart: "removed" | "enforced" = "removed",
+): { bfe: Bfe; session: BfeSession; clock: Clock } {
   const clock = new SystemClock();
-  const bfe = Bfe.open({ store, clock, randomBytes: systemRandomBytes, timer: systemTimer });
+  const bfe = Bfe.open({ store, clock, randomBytes: systemRandomBytes, timer: systemTimer, bootTimeFiltersAfterStart });
   try {
     return { bfe, clock, session: bfe.openSession(principal, { displayName: "openwfp" }) };
   } catch (e) {
@@ -100,7 +110,8 @@ function start(store: ObjectStore, principal: Principal): { bfe: Bfe; session: B
 /**
  * Opens the BFE the options describe. On a store: `BfeStore.open` (creating the file and its folder), then
  * `Bfe.open`, which loads its persistent objects. On a netsh file: a MemoryStore-backed Bfe into which the
- * file's objects are imported in one transaction.
+ * file's objects are imported in one transaction. Either way the BFE has started, so boot-time filters are
+ * objects that no longer classify unless `bootTimeFiltersAfterStart` is "enforced" (H15).
  */
 export async function openHost(options: HostOptions = {}): Promise<Host> {
   if (options.store !== undefined && options.state !== undefined) {
@@ -109,7 +120,7 @@ export async function openHost(options: HostOptions = {}): Promise<Host> {
   const principal = options.principal ?? ADMINISTRATOR;
   if (options.state !== undefined) {
     const document = readNetshFile(options.state);
-    const { bfe, session, clock } = start(new MemoryStore(), principal);
+    const { bfe, session, clock } = start(new MemoryStore(), principal, options.bootTimeFiltersAfterStart);
     let report: NetshImportReport;
     try {
       report = await importNetsh(document, session, { unsupportedSddl: options.unsupportedSddl ?? "skip" });
@@ -132,7 +143,7 @@ export async function openHost(options: HostOptions = {}): Promise<Host> {
   const store = BfeStore.open(path);
   let started: { bfe: Bfe; session: BfeSession; clock: Clock };
   try {
-    started = start(store, principal);
+    started = start(store, principal, options.bootTimeFiltersAfterStart);
   } catch (e) {
     store.close();
     throw e;

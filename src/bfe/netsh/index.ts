@@ -41,6 +41,7 @@ export type {
   NetshSublayer,
 } from "./model.ts";
 export { netshCallouts, netshFilters } from "./model.ts";
+export { formatNetEventsXml, type NetEventsXmlOptions, netEventElement, netshTimeStamp } from "./netevents.ts";
 export { isAddressField, parseNetshXml } from "./read.ts";
 export { formatNetshXml, netshElements } from "./write.ts";
 export { parseXmlForest, type XmlElement, type XmlForest, type XmlLayout, writeXmlForest } from "./xml.ts";
