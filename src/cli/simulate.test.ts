@@ -128,6 +128,53 @@ describe("openwfp simulate", () => {
     assert.equal(bad.stdout.trim(), "");
   });
 
+  it("receive reads what has arrived: at most `bytes`, then the rest; UDP reads count datagrams", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "openwfp-sim-"));
+    const path = join(dir, "receive.json");
+    const nic = (name: string, address: string) => ({
+      name,
+      interfaces: [{ name: "eth0", link: "lan", addresses: [address] }],
+    });
+    writeFileSync(
+      path,
+      JSON.stringify({
+        links: [{ name: "lan", delayMs: 1 }],
+        hosts: [nic("a", "10.0.0.1/24"), nic("b", "10.0.0.2/24")],
+        apps: [
+          {
+            name: "srv",
+            host: "b",
+            actions: [
+              { at: 0, op: "listen", socket: "l", port: 80, serve: { send: 3000 } },
+              { at: 0, op: "bind", protocol: "udp", socket: "u", port: 7, serve: { echo: true } },
+            ],
+          },
+          {
+            name: "cli",
+            host: "a",
+            actions: [
+              { at: 10, op: "connect", socket: "c", to: "10.0.0.2:80" },
+              { at: 10, op: "connect", socket: "d", to: "10.0.0.2:80" },
+              { at: 10, op: "sendto", socket: "v", to: "10.0.0.2:7", text: "one" },
+              { at: 11, op: "sendto", socket: "v", to: "10.0.0.2:7", text: "two" },
+              { at: 500, op: "receive", socket: "c", bytes: 1000 },
+              { at: 600, op: "receive", socket: "c" },
+              { at: 500, op: "receive", socket: "d", bytes: 1000 },
+              { at: 500, op: "receive", socket: "v", bytes: 1 },
+            ],
+          },
+        ],
+      }),
+    );
+    const r = await json(path);
+    const cli = r.apps.find((a) => a.app === "cli");
+    const read = (s: string) => (cli?.sockets.find((x) => x.socket === s) as { read?: number } | undefined)?.read;
+    assert.equal(read("c"), 3000);
+    assert.equal(read("d"), 1000);
+    assert.equal(read("v"), 1);
+    assert.match(await runSimulate(path, {}), /cli@a tcp d: .*read 1000 bytes/);
+  });
+
   it("a bad scenario is an explained error naming the member at fault, with exit code 1", async () => {
     const dir = mkdtempSync(join(tmpdir(), "openwfp-sim-"));
     const path = join(dir, "bad.json");

@@ -50,6 +50,7 @@ export function formatSimulationText(r: SimulationReport): string {
         s.error !== undefined ? `error ${s.error}` : "",
         s.accepted !== undefined ? `accepted ${s.accepted}` : "",
         s.datagramsSent !== undefined ? `sent ${s.datagramsSent} / received ${s.datagramsReceived ?? 0} datagrams` : "",
+        s.read !== undefined ? `read ${s.read}${s.protocol === "udp" ? " datagrams" : " bytes"}` : "",
       ]
         .filter((x) => x !== "")
         .join(", ");

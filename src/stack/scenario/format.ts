@@ -89,6 +89,8 @@ export type ScenarioAction =
       readonly localPort?: number;
     }
   | { readonly at: bigint; readonly op: "send"; readonly socket: string; readonly data: Uint8Array }
+  /** The app reads what has arrived (at most `bytes`; all when absent): recv() / recvfrom(). */
+  | { readonly at: bigint; readonly op: "receive"; readonly socket: string; readonly bytes?: number }
   | { readonly at: bigint; readonly op: "shutdown" | "close" | "abort"; readonly socket: string }
   | {
       readonly at: bigint;
@@ -315,6 +317,9 @@ function action(v: unknown, path: string): ScenarioAction {
     case "send":
       known(o, path, ["at", "op", "socket", "bytes", "text"]);
       return { at, op, socket, data: payload(o, path) };
+    case "receive":
+      known(o, path, ["at", "op", "socket", "bytes"]);
+      return { at, op, socket, ...(o.bytes !== undefined ? { bytes: int(o.bytes, `${path}.bytes`, 1, 1 << 30) } : {}) };
     case "shutdown":
     case "close":
     case "abort":
@@ -357,7 +362,7 @@ function action(v: unknown, path: string): ScenarioAction {
     default:
       throw new ScenarioError(
         `${path}.op`,
-        `unknown op ${JSON.stringify(op)} (listen, connect, send, shutdown, close, abort, bind, sendto, ping)`,
+        `unknown op ${JSON.stringify(op)} (listen, connect, send, receive, shutdown, close, abort, bind, sendto, ping)`,
       );
   }
 }

@@ -38,6 +38,8 @@ export interface SocketOutcome {
   datagramsReceived?: number;
   /** TCP listeners: connections accepted. */
   accepted?: number;
+  /** Bytes (TCP) or datagrams (UDP) the app read with "receive" actions. */
+  read?: number;
 }
 
 export interface AppOutcome {
@@ -225,6 +227,36 @@ function perform(
           go();
         };
       }
+      return;
+    }
+    case "receive": {
+      if (existing === undefined) throw new SocketFailure("WSAENOTCONN", `no socket named ${a.socket}`);
+      const o = record(a.socket, existing.kind);
+      if (existing.kind === "tcp") {
+        // recv(): what has arrived and the app has not read yet, up to `bytes`.
+        const q = existing.s.received;
+        let want = a.bytes ?? Number.POSITIVE_INFINITY;
+        let got = 0;
+        while (want > 0 && q.length > 0) {
+          const head = q[0] as Uint8Array;
+          if (head.length <= want) {
+            q.shift();
+            got += head.length;
+            want -= head.length;
+          } else {
+            q[0] = head.subarray(want);
+            got += want;
+            want = 0;
+          }
+        }
+        o.read = (o.read ?? 0) + got;
+      } else if (existing.kind === "udp") {
+        // recvfrom(): one datagram per read, up to `bytes` datagrams.
+        const q = existing.s.queue;
+        const n = Math.min(q.length, a.bytes ?? q.length);
+        q.splice(0, n);
+        o.read = (o.read ?? 0) + n;
+      } else throw new SocketFailure("WSAEINVAL", `${a.socket} is a ping socket: its replies are counted, not read`);
       return;
     }
     case "shutdown":
