@@ -1,8 +1,11 @@
 /**
  * Capture-reading benchmark (issue: foundation). Generates a deterministic 2,000,000-packet Ethernet/IPv4
  * TCP+UDP pcap, then counts TCP packets to destination port 80 two ways in the same run:
- *   - openwfp: bench/scan-count.ts (streaming scanner + zero-copy views), bundled to plain JavaScript the way
- *     a published package runs, in a child process so its peak memory can be read;
+ *   - openwfp: bench/scan-count.ts (streaming scanner + zero-copy views), bundled to one plain JavaScript file
+ *     the way a published package runs, in a child process so its peak memory can be read. The bundle is
+ *     CommonJS: an ESM bundle from esbuild turns every module-level `const` into a mutable module `var`,
+ *     which V8 then reloads and type-checks at each use in the per-packet code; inside the module function of
+ *     a CommonJS bundle V8 folds the same constants into the machine code (about 10% less scan time);
  *   - tcpdump: `tcpdump -r FILE -w /dev/null 'tcp and dst port 80'`.
  * Each is run several times and the median wall time (whole process, start-up included) is used. The counts
  * must agree (tcpdump's selection is written to a pcap and counted by openwfp's reader). Memory is shown for two file
@@ -35,7 +38,7 @@ function timed(command: string, args: string[]): { seconds: number; stdout: stri
 }
 
 function bundleScanner(): string {
-  const out = join(OUT, "scan-count.mjs");
+  const out = join(OUT, "scan-count.cjs");
   const esbuild = join(import.meta.dirname, "../node_modules/.bin/esbuild");
   const r = spawnSync(
     esbuild,
@@ -43,7 +46,7 @@ function bundleScanner(): string {
       join(import.meta.dirname, "scan-count.ts"),
       "--bundle",
       "--platform=node",
-      "--format=esm",
+      "--format=cjs",
       "--target=node20",
       `--outfile=${out}`,
       "--log-level=warning",

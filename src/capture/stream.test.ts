@@ -3,7 +3,7 @@
  * chunk size (tiny chunks put record boundaries everywhere), and keep memory constant on large files.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -149,32 +149,42 @@ describe("constant memory on files larger than the chunk", () => {
     assert.ok(peak < 4 * 1024 * 1024, `arrayBuffers grew by ${peak} bytes`);
   });
 
-  it("the scan's memory does not grow with the file", async () => {
-    gc();
-    const baseline = process.memoryUsage().arrayBuffers;
-    let peak = 0;
-    let sum = 0;
-    let n = 0;
-    const summary = await scanCaptureFile(
-      path,
-      (buffer, offset, length) => {
-        sum += buffer[offset + length - 1]!;
-        if (length !== payload.length) throw new Error("bad length");
-        if (++n % 8000 === 0) {
-          gc();
-          peak = Math.max(peak, process.memoryUsage().arrayBuffers - baseline);
-        }
-      },
-      { chunkSize: 1024 * 1024 },
-    );
-    assert.equal(summary.packets, packetCount);
-    assert.equal(sum, packetCount * payload[payload.length - 1]!);
-    assert.ok(peak < 4 * 1024 * 1024, `arrayBuffers grew by ${peak} bytes`);
-  });
+  for (const readAhead of [false, true]) {
+    it(`the scan's memory does not grow with the file (read-ahead ${readAhead ? "on" : "off"})`, async () => {
+      gc();
+      const baseline = process.memoryUsage().arrayBuffers;
+      let peak = 0;
+      let sum = 0;
+      let n = 0;
+      const summary = await scanCaptureFile(
+        path,
+        (buffer, offset, length) => {
+          sum += buffer[offset + length - 1]!;
+          if (length !== payload.length) throw new Error("bad length");
+          if (++n % 8000 === 0) {
+            gc();
+            peak = Math.max(peak, process.memoryUsage().arrayBuffers - baseline);
+          }
+        },
+        { chunkSize: 1024 * 1024, readAhead },
+      );
+      assert.equal(summary.packets, packetCount);
+      assert.equal(sum, packetCount * payload[payload.length - 1]!);
+      // One 1 MiB chunk buffer (three with read-ahead, each with 64 KiB in front) plus slack.
+      assert.ok(peak < 4 * 1024 * 1024, `arrayBuffers grew by ${peak} bytes`);
+    });
+  }
 });
 
 describe("scan", () => {
-  const variants: ScanOptions[] = [{}, { chunkSize: 64 }, { chunkSize: 100, syncReads: false }];
+  const variants: ScanOptions[] = [
+    {},
+    { chunkSize: 64 },
+    { chunkSize: 100, syncReads: false },
+    { readAhead: true },
+    { chunkSize: 64, readAhead: true },
+    { chunkSize: 1000, syncReads: false, readAhead: true },
+  ];
   for (const options of variants) {
     it(`sees every fixture's packets as the sync reader does (${JSON.stringify(options)})`, async () => {
       for (const path of files) {
@@ -201,18 +211,98 @@ describe("scan", () => {
     });
   }
 
-  it("reports damage like the sync reader", async () => {
+  it("reads records larger than the chunk and than the read-ahead reserve, with and without read-ahead", async () => {
+    // Records of 70 KiB to 3 MiB cross every chunk boundary: the tail carried over no longer fits the 64 KiB
+    // reserve in front of the next chunk, so the window is appended to and grown instead.
+    const path = join(dir, "big-records.pcap");
+    const w = new PcapWriter(new FileSink(path), { linkType: 1, snapLength: 0 });
+    const sizes = [60, 70 * 1024, 3, 3 * 1024 * 1024 + 5, 200 * 1024, 1, 65 * 1024, 64 * 1024 - 16, 1500];
+    const payload = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
+    for (const [i, n] of sizes.entries()) w.writePacket({ timestampNs: BigInt(i), data: payload(n, i) });
+    w.close();
+    const variants: ScanOptions[] = [
+      {},
+      { readAhead: true },
+      { chunkSize: 64 * 1024, readAhead: true },
+      { chunkSize: 100 * 1024, readAhead: true },
+    ];
+    for (const options of variants) {
+      const seen: number[] = [];
+      const summary = await scanCaptureFile(
+        path,
+        (buffer, offset, length) => {
+          assert.deepEqual(buffer.subarray(offset, offset + length), payload(length, seen.length));
+          seen.push(length);
+        },
+        options,
+      );
+      assert.deepEqual(summary.errors, [], JSON.stringify(options));
+      assert.deepEqual(seen, sizes, JSON.stringify(options));
+    }
+  });
+
+  it("a captured length over 256 MiB ends the scan with the decoder's error, allocating nothing for it", async () => {
+    const path = join(dir, "too-large.pcap");
+    const w = new PcapWriter(new FileSink(path), { linkType: 1 });
+    for (const n of [60, 70, 80]) w.writePacket({ timestampNs: 1n, data: new Uint8Array(n) });
+    w.close();
+    const bytes = new Uint8Array(readFileSync(path));
+    new DataView(bytes.buffer).setUint32(24 + 16 + 60 + 8, 0x20000000, true);
+    writeFileSync(path, bytes);
+    for (const options of [{}, { readAhead: true }, { chunkSize: 64, readAhead: true }]) {
+      const before = process.memoryUsage().arrayBuffers;
+      let n = 0;
+      const summary = await scanCaptureFile(path, () => n++, options);
+      assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 1024 * 1024, "no large allocation");
+      assert.equal(n, 1);
+      assert.deepEqual(
+        summary.errors.map((e) => [e.code, e.offset, e.field]),
+        [["E_CAPTURE_TOO_LARGE", 108, "pcap.record.caplen"]],
+      );
+    }
+  });
+
+  it("a file that shrinks while it is read ahead yields a prefix of its packets and a truncation, never garbage", async () => {
+    // The reads already in flight when the file shrinks come back short or empty, whatever the timing: what
+    // was delivered must still be the file's first packets, byte for byte.
+    const path = join(dir, "shrinking.pcap");
+    const w = new PcapWriter(new FileSink(path), { linkType: 1 });
+    const packet = (i: number) => Uint8Array.from({ length: 200 + (i % 50) }, (_, j) => (i + j) & 0xff);
+    for (let i = 0; i < 3000; i++) w.writePacket({ timestampNs: BigInt(i), data: packet(i) });
+    w.close();
+    const cutAt = Math.floor(statSync(path).size / 3) + 7;
+    let n = 0;
+    const summary = await scanCaptureFile(
+      path,
+      (buffer, offset, length) => {
+        assert.deepEqual(buffer.subarray(offset, offset + length), packet(n), `packet ${n}`);
+        if (n++ === 10) truncateSync(path, cutAt);
+      },
+      { chunkSize: 4096, readAhead: true },
+    );
+    assert.ok(n > 10 && n < 3000, `${n} packets`);
+    assert.equal(summary.packets, n);
+    for (const e of summary.errors) {
+      assert.equal(e.code, "E_CAPTURE_TRUNCATED");
+      assert.ok(e.offset < cutAt, `offset ${e.offset}`);
+    }
+  });
+
+  it("reports damage like the sync reader, at the same offsets, with and without read-ahead", async () => {
     const rng = new SeededRng(5);
     for (const path of files) {
       const bytes = new Uint8Array(readFileSync(path));
       const damaged = bytes.slice(0, rng.nextInt(bytes.length + 1));
+      if (damaged.length > 0 && rng.chance(0.5)) damaged[rng.nextInt(damaged.length)] = rng.nextInt(256);
       const target = join(dir, "damaged-scan.bin");
       writeFileSync(target, damaged);
       const sync = readCaptureSync(damaged);
-      let n = 0;
-      const summary = await scanCaptureFile(target, () => n++, { chunkSize: 100 });
-      assert.equal(n, sync.packets.length, path);
-      assert.deepEqual(summary.errors, sync.errors, path);
+      for (const options of [{ chunkSize: 100 }, { chunkSize: 100, readAhead: true }]) {
+        let n = 0;
+        const summary = await scanCaptureFile(target, () => n++, options);
+        assert.equal(n, sync.packets.length, path);
+        assert.deepEqual(summary.errors, sync.errors, path);
+      }
     }
   });
 });

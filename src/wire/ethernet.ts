@@ -48,18 +48,21 @@ export interface EthernetRepr {
 /** A zero-copy view of an Ethernet II header and its VLAN tags, validated once by `check`. */
 export class EthernetView implements Ok<EthernetView> {
   /** A checked view is its own successful result: `check` allocates one object, not two (hot path). */
-  readonly ok = true as const;
+  get ok(): true {
+    return true;
+  }
 
   /** The view itself (see `ok`). */
   get value(): this {
     return this;
   }
 
-  readonly bytes: Uint8Array;
-  readonly offset: number;
-  readonly end: number;
+  // Declared, not class fields: the constructor (or `show`) sets them, and no field initialiser runs.
+  declare readonly bytes: Uint8Array;
+  declare readonly offset: number;
+  declare readonly end: number;
   /** Number of VLAN tags between the source address and the Type/Length field. */
-  readonly tagCount: number;
+  declare readonly tagCount: number;
 
   private constructor(bytes: Uint8Array, offset: number, end: number, tagCount: number) {
     this.bytes = bytes;
@@ -70,6 +73,39 @@ export class EthernetView implements Ok<EthernetView> {
 
   /** Validates that the addresses, every tag and the final Type/Length are inside bytes[offset, end). */
   static check(bytes: Uint8Array, offset = 0, end = bytes.length): Result<EthernetView, WireError> {
+    // The common case (an untagged frame) is kept small so that the JIT inlines it, and the view, into the
+    // caller; tagged frames and faults take the full walk.
+    if (untaggedFits(bytes, offset, end)) return new EthernetView(bytes, offset, end, 0);
+    return EthernetView.checkTagged(bytes, offset, end, undefined);
+  }
+
+  /** A view for `recheck` to reuse, showing no bytes until a recheck passes. */
+  static reusable(): EthernetView {
+    return new EthernetView(NO_BYTES, 0, 0, 0);
+  }
+
+  /**
+   * `check` without the allocation, for loops over many packets: validates bytes[offset, end) exactly as
+   * `check` does and, when it passes, points this view there and returns it (offsets are not optional here:
+   * a loop knows them, and defaults would cost the JIT's inlining budget in the hot path). A failed recheck returns the
+   * error `check` gives and leaves the view as it was. What the view showed before is gone: copy what must
+   * outlive the next recheck.
+   */
+  recheck(bytes: Uint8Array, offset: number, end: number): Result<EthernetView, WireError> {
+    if (untaggedFits(bytes, offset, end)) return this.show(bytes, offset, end, 0);
+    return EthernetView.checkTagged(bytes, offset, end, this);
+  }
+
+  /**
+   * `check` (into a new view) or `recheck` (into `into`) for tagged frames and faults: walks the tags, and
+   * gives the first fault in check order.
+   */
+  private static checkTagged(
+    bytes: Uint8Array,
+    offset: number,
+    end: number,
+    into: EthernetView | undefined,
+  ): Result<EthernetView, WireError> {
     if (offset < 0 || end > bytes.length || end - offset < ETHERNET_HEADER_LENGTH) {
       return wireError(
         "ethernet",
@@ -88,7 +124,18 @@ export class EthernetView implements Ok<EthernetView> {
       at += VLAN_TAG_LENGTH;
       tags++;
     }
-    return new EthernetView(bytes, offset, end, tags);
+    return into === undefined ? new EthernetView(bytes, offset, end, tags) : into.show(bytes, offset, end, tags);
+  }
+
+  /** Points the view at a checked header: the one place where a view changes. */
+  private show(bytes: Uint8Array, offset: number, end: number, tagCount: number): this {
+    const fields = this as { bytes: Uint8Array; offset: number; end: number; tagCount: number };
+    // Packet after packet the buffer is the same one: skipping that store skips the GC's write barrier.
+    if (fields.bytes !== bytes) fields.bytes = bytes;
+    fields.offset = offset;
+    fields.end = end;
+    fields.tagCount = tagCount;
+    return this;
   }
 
   /** Destination MAC address (a subarray of the frame). */
@@ -136,8 +183,8 @@ export class EthernetView implements Ok<EthernetView> {
 
   /** The Type/Length after the tags: an EtherType, or an 802.3 length when ≤ 1500. */
   get etherType(): number {
-    const at = this.etherTypeOffset;
-    return ((this.bytes[at] as number) << 8) | (this.bytes[at + 1] as number);
+    // The field ends where the payload starts; written this way the getter stays small enough to inline.
+    return u16(this.bytes, this.payloadOffset - 2);
   }
 
   set etherType(value: number) {
@@ -216,6 +263,22 @@ export function emitEthernetHeader(repr: EthernetRepr, out: Uint8Array, offset: 
   out[at] = repr.etherType >>> 8;
   out[at + 1] = repr.etherType & 0xff;
   return length;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/** The hot half of `check`: an untagged frame whose header lies in bytes[offset, end). */
+function untaggedFits(bytes: Uint8Array, offset: number, end: number): boolean {
+  return (
+    offset >= 0 &&
+    end <= bytes.length &&
+    end - offset >= ETHERNET_HEADER_LENGTH &&
+    !isVlanTpid(u16(bytes, offset + TYPE))
+  );
+}
+
+function u16(b: Uint8Array, i: number): number {
+  return ((b[i] as number) << 8) | (b[i + 1] as number);
 }
 
 function inRange(value: number, max: number): boolean {

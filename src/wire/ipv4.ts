@@ -107,16 +107,19 @@ export interface Ipv4Repr {
 /** A zero-copy view of an IPv4 header validated by `check`; getters cannot fail. */
 export class Ipv4View implements Ok<Ipv4View> {
   /** A checked view is its own successful result: `check` allocates one object, not two (hot path). */
-  readonly ok = true as const;
+  get ok(): true {
+    return true;
+  }
 
   /** The view itself (see `ok`). */
   get value(): this {
     return this;
   }
 
-  readonly bytes: Uint8Array;
-  readonly offset: number;
-  readonly end: number;
+  // Declared, not class fields: the constructor (or `show`) sets them, and no field initialiser runs.
+  declare readonly bytes: Uint8Array;
+  declare readonly offset: number;
+  declare readonly end: number;
 
   private constructor(bytes: Uint8Array, offset: number, end: number) {
     this.bytes = bytes;
@@ -125,6 +128,35 @@ export class Ipv4View implements Ok<Ipv4View> {
   }
 
   static check(bytes: Uint8Array, offset = 0, end = bytes.length): Result<Ipv4View, WireError> {
+    // Kept small so that the JIT inlines it (and the view) into the caller; faults are in `fault`.
+    if (ipv4HeaderFits(bytes, offset, end)) return new Ipv4View(bytes, offset, end);
+    return Ipv4View.fault(bytes, offset, end, undefined);
+  }
+
+  /** A view for `recheck` to reuse, showing no bytes until a recheck passes. */
+  static reusable(): Ipv4View {
+    return new Ipv4View(NO_BYTES, 0, 0);
+  }
+
+  /**
+   * `check` without the allocation, for loops over many packets: validates bytes[offset, end) exactly as
+   * `check` does and, when it passes, points this view there and returns it (offsets are not optional here:
+   * a loop knows them, and defaults would cost the JIT's inlining budget in the hot path). A failed recheck returns the
+   * error `check` gives and leaves the view as it was. What the view showed before is gone: copy what must
+   * outlive the next recheck.
+   */
+  recheck(bytes: Uint8Array, offset: number, end: number): Result<Ipv4View, WireError> {
+    if (ipv4HeaderFits(bytes, offset, end)) return this.show(bytes, offset, end);
+    return Ipv4View.fault(bytes, offset, end, this);
+  }
+
+  /** `check` (into a new view) or `recheck` (into `into`) for input the fast test refused, in check order. */
+  private static fault(
+    bytes: Uint8Array,
+    offset: number,
+    end: number,
+    into: Ipv4View | undefined,
+  ): Result<Ipv4View, WireError> {
     const captured = Math.max(0, end - offset);
     if (offset < 0 || end > bytes.length || captured < 1) {
       return wireError("ipv4", "header", offset, "header truncated (no bytes captured)");
@@ -155,15 +187,17 @@ export class Ipv4View implements Ok<Ipv4View> {
         `total length ${totalLength} is shorter than the header (${headerLength})`,
       );
     }
-    return new Ipv4View(bytes, offset, end);
+    return into === undefined ? new Ipv4View(bytes, offset, end) : into.show(bytes, offset, end);
   }
 
-  private u8(at: number): number {
-    return this.bytes[this.offset + at] as number;
-  }
-
-  private u16(at: number): number {
-    return ((this.bytes[this.offset + at] as number) << 8) | (this.bytes[this.offset + at + 1] as number);
+  /** Points the view at a checked header: the one place where a view changes. */
+  private show(bytes: Uint8Array, offset: number, end: number): this {
+    const fields = this as { bytes: Uint8Array; offset: number; end: number };
+    // Packet after packet the buffer is the same one: skipping that store skips the GC's write barrier.
+    if (fields.bytes !== bytes) fields.bytes = bytes;
+    fields.offset = offset;
+    fields.end = end;
+    return this;
   }
 
   private u32(at: number): number {
@@ -189,34 +223,34 @@ export class Ipv4View implements Ok<Ipv4View> {
   }
 
   get version(): number {
-    return this.u8(VER_IHL) >>> 4;
+    return (this.bytes[this.offset + VER_IHL] as number) >>> 4;
   }
 
   /** Header length in bytes (IHL × 4), 20–60. */
   get headerLength(): number {
-    return (this.u8(VER_IHL) & 0x0f) * 4;
+    return ((this.bytes[this.offset + VER_IHL] as number) & 0x0f) * 4;
   }
 
   /** Differentiated services code point (RFC 2474), the upper 6 bits of the former TOS byte. */
   get dscp(): number {
-    return this.u8(TOS) >>> 2;
+    return (this.bytes[this.offset + TOS] as number) >>> 2;
   }
 
   set dscp(value: number) {
-    this.bytes[this.offset + TOS] = ((value & 0x3f) << 2) | (this.u8(TOS) & 0x03);
+    this.bytes[this.offset + TOS] = ((value & 0x3f) << 2) | ((this.bytes[this.offset + TOS] as number) & 0x03);
   }
 
   /** Explicit congestion notification (RFC 3168), the lower 2 bits. */
   get ecn(): number {
-    return this.u8(TOS) & 0x03;
+    return (this.bytes[this.offset + TOS] as number) & 0x03;
   }
 
   set ecn(value: number) {
-    this.bytes[this.offset + TOS] = (this.u8(TOS) & 0xfc) | (value & 0x03);
+    this.bytes[this.offset + TOS] = ((this.bytes[this.offset + TOS] as number) & 0xfc) | (value & 0x03);
   }
 
   get totalLength(): number {
-    return this.u16(TOTAL_LENGTH);
+    return u16(this.bytes, this.offset + TOTAL_LENGTH);
   }
 
   /** Rewrites the field only; the view's validation (≥ header length) is the caller's concern. */
@@ -225,7 +259,7 @@ export class Ipv4View implements Ok<Ipv4View> {
   }
 
   get identification(): number {
-    return this.u16(IDENTIFICATION);
+    return u16(this.bytes, this.offset + IDENTIFICATION);
   }
 
   set identification(value: number) {
@@ -234,44 +268,44 @@ export class Ipv4View implements Ok<Ipv4View> {
 
   /** The reserved ("evil", RFC 3514) flag bit; zero in well-formed packets. */
   get reservedFlag(): boolean {
-    return (this.u16(FLAGS_FRAGMENT) & FLAG_RESERVED) !== 0;
+    return (u16(this.bytes, this.offset + FLAGS_FRAGMENT) & FLAG_RESERVED) !== 0;
   }
 
   get dontFragment(): boolean {
-    return (this.u16(FLAGS_FRAGMENT) & FLAG_DF) !== 0;
+    return (u16(this.bytes, this.offset + FLAGS_FRAGMENT) & FLAG_DF) !== 0;
   }
 
   set dontFragment(value: boolean) {
-    const word = this.u16(FLAGS_FRAGMENT);
+    const word = u16(this.bytes, this.offset + FLAGS_FRAGMENT);
     this.setU16(FLAGS_FRAGMENT, value ? word | FLAG_DF : word & ~FLAG_DF);
   }
 
   get moreFragments(): boolean {
-    return (this.u16(FLAGS_FRAGMENT) & FLAG_MF) !== 0;
+    return (u16(this.bytes, this.offset + FLAGS_FRAGMENT) & FLAG_MF) !== 0;
   }
 
   set moreFragments(value: boolean) {
-    const word = this.u16(FLAGS_FRAGMENT);
+    const word = u16(this.bytes, this.offset + FLAGS_FRAGMENT);
     this.setU16(FLAGS_FRAGMENT, value ? word | FLAG_MF : word & ~FLAG_MF);
   }
 
   /** Fragment offset in bytes (the 13-bit field × 8). */
   get fragmentOffset(): number {
-    return (this.u16(FLAGS_FRAGMENT) & 0x1fff) * 8;
+    return (u16(this.bytes, this.offset + FLAGS_FRAGMENT) & 0x1fff) * 8;
   }
 
   /** Sets the offset in bytes; the low 3 bits are dropped (offsets are multiples of 8). */
   set fragmentOffset(bytes: number) {
-    this.setU16(FLAGS_FRAGMENT, (this.u16(FLAGS_FRAGMENT) & 0xe000) | ((bytes >>> 3) & 0x1fff));
+    this.setU16(FLAGS_FRAGMENT, (u16(this.bytes, this.offset + FLAGS_FRAGMENT) & 0xe000) | ((bytes >>> 3) & 0x1fff));
   }
 
   /** True for any fragment of a larger datagram: MF set or a non-zero offset. */
   get isFragment(): boolean {
-    return (this.u16(FLAGS_FRAGMENT) & 0x3fff) !== 0;
+    return (u16(this.bytes, this.offset + FLAGS_FRAGMENT) & 0x3fff) !== 0;
   }
 
   get ttl(): number {
-    return this.u8(TTL);
+    return this.bytes[this.offset + TTL] as number;
   }
 
   set ttl(value: number) {
@@ -279,7 +313,7 @@ export class Ipv4View implements Ok<Ipv4View> {
   }
 
   get protocol(): number {
-    return this.u8(PROTOCOL);
+    return this.bytes[this.offset + PROTOCOL] as number;
   }
 
   set protocol(value: number) {
@@ -287,7 +321,7 @@ export class Ipv4View implements Ok<Ipv4View> {
   }
 
   get checksum(): number {
-    return this.u16(CHECKSUM);
+    return u16(this.bytes, this.offset + CHECKSUM);
   }
 
   set checksum(value: number) {
@@ -616,4 +650,27 @@ function writeOption(option: Ipv4Option, out: Uint8Array, at: number): number {
       out.set(option.data, at + 2);
       return at + length;
   }
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * The hot half of `check`: bytes[offset, end) holds a whole header whose total length covers it. 0x45–0x4f
+ * is version 4 with IHL ≥ 5; `bytes[offset]` is undefined, and every test false, when offset is no index.
+ */
+function ipv4HeaderFits(bytes: Uint8Array, offset: number, end: number): boolean {
+  const first = bytes[offset] as number;
+  const headerLength = (first & 0x0f) * 4;
+  return (
+    first >= 0x45 &&
+    first <= 0x4f &&
+    end <= bytes.length &&
+    headerLength <= end - offset &&
+    u16(bytes, offset + TOTAL_LENGTH) >= headerLength
+  );
+}
+
+/** Big-endian 16-bit word at `i` (a free function: small enough for the JIT to inline into every getter). */
+function u16(b: Uint8Array, i: number): number {
+  return ((b[i] as number) << 8) | (b[i + 1] as number);
 }

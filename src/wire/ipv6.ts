@@ -50,16 +50,19 @@ export interface Ipv6Repr {
 /** A zero-copy view of the 40-byte IPv6 header validated by `check`; getters cannot fail. */
 export class Ipv6View implements Ok<Ipv6View> {
   /** A checked view is its own successful result: `check` allocates one object, not two (hot path). */
-  readonly ok = true as const;
+  get ok(): true {
+    return true;
+  }
 
   /** The view itself (see `ok`). */
   get value(): this {
     return this;
   }
 
-  readonly bytes: Uint8Array;
-  readonly offset: number;
-  readonly end: number;
+  // Declared, not class fields: the constructor (or `show`) sets them, and no field initialiser runs.
+  declare readonly bytes: Uint8Array;
+  declare readonly offset: number;
+  declare readonly end: number;
 
   private constructor(bytes: Uint8Array, offset: number, end: number) {
     this.bytes = bytes;
@@ -68,6 +71,35 @@ export class Ipv6View implements Ok<Ipv6View> {
   }
 
   static check(bytes: Uint8Array, offset = 0, end = bytes.length): Result<Ipv6View, WireError> {
+    // Kept small so that the JIT inlines it (and the view) into the caller; faults are in `fault`.
+    if (ipv6HeaderFits(bytes, offset, end)) return new Ipv6View(bytes, offset, end);
+    return Ipv6View.fault(bytes, offset, end, undefined);
+  }
+
+  /** A view for `recheck` to reuse, showing no bytes until a recheck passes. */
+  static reusable(): Ipv6View {
+    return new Ipv6View(NO_BYTES, 0, 0);
+  }
+
+  /**
+   * `check` without the allocation, for loops over many packets: validates bytes[offset, end) exactly as
+   * `check` does and, when it passes, points this view there and returns it (offsets are not optional here:
+   * a loop knows them, and defaults would cost the JIT's inlining budget in the hot path). A failed recheck returns the
+   * error `check` gives and leaves the view as it was. What the view showed before is gone: copy what must
+   * outlive the next recheck.
+   */
+  recheck(bytes: Uint8Array, offset: number, end: number): Result<Ipv6View, WireError> {
+    if (ipv6HeaderFits(bytes, offset, end)) return this.show(bytes, offset, end);
+    return Ipv6View.fault(bytes, offset, end, this);
+  }
+
+  /** `check` (into a new view) or `recheck` (into `into`) for input the fast test refused, in check order. */
+  private static fault(
+    bytes: Uint8Array,
+    offset: number,
+    end: number,
+    into: Ipv6View | undefined,
+  ): Result<Ipv6View, WireError> {
     const captured = Math.max(0, end - offset);
     if (offset < 0 || end > bytes.length || captured < 1) {
       return wireError("ipv6", "header", offset, "header truncated (no bytes captured)");
@@ -77,19 +109,21 @@ export class Ipv6View implements Ok<Ipv6View> {
     if (captured < IPV6_HEADER_LENGTH) {
       return wireError("ipv6", "header", offset, `header truncated (need 40 bytes, have ${captured})`);
     }
-    return new Ipv6View(bytes, offset, end);
+    return into === undefined ? new Ipv6View(bytes, offset, end) : into.show(bytes, offset, end);
   }
 
-  private u8(at: number): number {
-    return this.bytes[this.offset + at] as number;
-  }
-
-  private u16(at: number): number {
-    return ((this.bytes[this.offset + at] as number) << 8) | (this.bytes[this.offset + at + 1] as number);
+  /** Points the view at a checked header: the one place where a view changes. */
+  private show(bytes: Uint8Array, offset: number, end: number): this {
+    const fields = this as { bytes: Uint8Array; offset: number; end: number };
+    // Packet after packet the buffer is the same one: skipping that store skips the GC's write barrier.
+    if (fields.bytes !== bytes) fields.bytes = bytes;
+    fields.offset = offset;
+    fields.end = end;
+    return this;
   }
 
   private get firstWord(): number {
-    return ((this.u16(0) << 16) | this.u16(2)) >>> 0;
+    return ((u16(this.bytes, this.offset + 0) << 16) | u16(this.bytes, this.offset + 2)) >>> 0;
   }
 
   private set firstWord(value: number) {
@@ -101,7 +135,7 @@ export class Ipv6View implements Ok<Ipv6View> {
   }
 
   get version(): number {
-    return this.u8(0) >>> 4;
+    return (this.bytes[this.offset] as number) >>> 4;
   }
 
   get trafficClass(): number {
@@ -131,7 +165,7 @@ export class Ipv6View implements Ok<Ipv6View> {
   }
 
   get payloadLength(): number {
-    return this.u16(PAYLOAD_LENGTH);
+    return u16(this.bytes, this.offset + PAYLOAD_LENGTH);
   }
 
   set payloadLength(value: number) {
@@ -140,7 +174,7 @@ export class Ipv6View implements Ok<Ipv6View> {
   }
 
   get nextHeader(): number {
-    return this.u8(NEXT_HEADER);
+    return this.bytes[this.offset + NEXT_HEADER] as number;
   }
 
   set nextHeader(value: number) {
@@ -148,7 +182,7 @@ export class Ipv6View implements Ok<Ipv6View> {
   }
 
   get hopLimit(): number {
-    return this.u8(HOP_LIMIT);
+    return this.bytes[this.offset + HOP_LIMIT] as number;
   }
 
   set hopLimit(value: number) {
@@ -266,4 +300,16 @@ export function emitIpv6Header(repr: Ipv6Repr, out: Uint8Array, offset: number):
   repr.dst.writeTo(out, o + DST);
   emitIpv6Extensions(repr.extensions, repr.upperProtocol, out, o + IPV6_HEADER_LENGTH);
   return length;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/** The hot half of `check` (`bytes[offset]` is undefined, and the test false, when offset is no index). */
+function ipv6HeaderFits(bytes: Uint8Array, offset: number, end: number): boolean {
+  return (bytes[offset] as number) >>> 4 === 6 && end <= bytes.length && end - offset >= IPV6_HEADER_LENGTH;
+}
+
+/** Big-endian 16-bit word at `i` (a free function: small enough for the JIT to inline into every getter). */
+function u16(b: Uint8Array, i: number): number {
+  return ((b[i] as number) << 8) | (b[i + 1] as number);
 }

@@ -49,6 +49,20 @@ export function tcpFlagLetters(flags: number): string {
   return s;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
+/** The hot half of `check`: the whole header, options included, lies in bytes[offset, end). */
+function tcpHeaderFits(bytes: Uint8Array, offset: number, end: number): boolean {
+  if (offset < 0 || end > bytes.length || end - offset < TCP_HEADER_MIN_LENGTH) return false;
+  const words = (bytes[offset + DATA_OFFSET] as number) >>> 4;
+  return words >= 5 && offset + words * 4 <= end;
+}
+
+/** The hot half of `checkFixedHeader`. */
+function fixedHeaderFits(bytes: Uint8Array, offset: number, end: number): boolean {
+  return offset >= 0 && end <= bytes.length && end - offset >= TCP_HEADER_MIN_LENGTH;
+}
+
 function u16(b: Uint8Array, i: number): number {
   return ((b[i] as number) << 8) | (b[i + 1] as number);
 }
@@ -79,16 +93,19 @@ function put32(b: Uint8Array, i: number, v: number): void {
  */
 export class TcpView implements Ok<TcpView> {
   /** A checked view is its own successful result: `check` allocates one object, not two (hot path). */
-  readonly ok = true as const;
+  get ok(): true {
+    return true;
+  }
 
   /** The view itself (see `ok`). */
   get value(): this {
     return this;
   }
 
-  readonly bytes: Uint8Array;
-  readonly offset: number;
-  readonly end: number;
+  // Declared, not class fields: the constructor (or `show`) sets them, and no field initialiser runs.
+  declare readonly bytes: Uint8Array;
+  declare readonly offset: number;
+  declare readonly end: number;
 
   private constructor(bytes: Uint8Array, offset: number, end: number) {
     this.bytes = bytes;
@@ -97,6 +114,35 @@ export class TcpView implements Ok<TcpView> {
   }
 
   static check(bytes: Uint8Array, offset = 0, end: number = bytes.length): Result<TcpView, WireError> {
+    // Kept small so that the JIT inlines it (and the view) into the caller; faults are in `fault`.
+    if (tcpHeaderFits(bytes, offset, end)) return new TcpView(bytes, offset, end);
+    return TcpView.fault(bytes, offset, end, undefined);
+  }
+
+  /** A view for `recheck` to reuse, showing no bytes until a recheck passes. */
+  static reusable(): TcpView {
+    return new TcpView(NO_BYTES, 0, 0);
+  }
+
+  /**
+   * `check` without the allocation, for loops over many packets: validates bytes[offset, end) exactly as
+   * `check` does and, when it passes, points this view there and returns it (offsets are not optional here:
+   * a loop knows them, and defaults would cost the JIT's inlining budget in the hot path). A failed recheck returns the
+   * error `check` gives and leaves the view as it was. What the view showed before is gone: copy what must
+   * outlive the next recheck.
+   */
+  recheck(bytes: Uint8Array, offset: number, end: number): Result<TcpView, WireError> {
+    if (tcpHeaderFits(bytes, offset, end)) return this.show(bytes, offset, end);
+    return TcpView.fault(bytes, offset, end, this);
+  }
+
+  /** `check` (into a new view) or `recheck` (into `into`) for input the fast test refused, in check order. */
+  private static fault(
+    bytes: Uint8Array,
+    offset: number,
+    end: number,
+    into: TcpView | undefined,
+  ): Result<TcpView, WireError> {
     const limit = Math.min(end, bytes.length);
     if (offset < 0 || limit - offset < TCP_HEADER_MIN_LENGTH) {
       return wireError("tcp", "header", offset, "header truncated");
@@ -106,7 +152,7 @@ export class TcpView implements Ok<TcpView> {
       return wireError("tcp", "dataOffset", offset + DATA_OFFSET, `data offset ${words} is below the minimum 5`);
     }
     if (offset + words * 4 > limit) return wireError("tcp", "dataOffset", offset + DATA_OFFSET, "header truncated");
-    return new TcpView(bytes, offset, limit);
+    return into === undefined ? new TcpView(bytes, offset, limit) : into.show(bytes, offset, limit);
   }
 
   /**
@@ -115,11 +161,38 @@ export class TcpView implements Ok<TcpView> {
    * cannot. Use after `check` failed; `headerLength` still reports what the header declares.
    */
   static checkFixedHeader(bytes: Uint8Array, offset = 0, end: number = bytes.length): Result<TcpView, WireError> {
+    if (fixedHeaderFits(bytes, offset, end)) return new TcpView(bytes, offset, end);
+    return TcpView.checkFixedHeaderClamped(bytes, offset, end, undefined);
+  }
+
+  /** `checkFixedHeader` without the allocation, as `recheck` is to `check`. */
+  recheckFixedHeader(bytes: Uint8Array, offset: number, end: number): Result<TcpView, WireError> {
+    if (fixedHeaderFits(bytes, offset, end)) return this.show(bytes, offset, end);
+    return TcpView.checkFixedHeaderClamped(bytes, offset, end, this);
+  }
+
+  /** `checkFixedHeader` for an `end` past the bytes (clamped to them) and for faults. */
+  private static checkFixedHeaderClamped(
+    bytes: Uint8Array,
+    offset: number,
+    end: number,
+    into: TcpView | undefined,
+  ): Result<TcpView, WireError> {
     const limit = Math.min(end, bytes.length);
     if (offset < 0 || limit - offset < TCP_HEADER_MIN_LENGTH) {
       return wireError("tcp", "header", offset, "header truncated");
     }
-    return new TcpView(bytes, offset, limit);
+    return into === undefined ? new TcpView(bytes, offset, limit) : into.show(bytes, offset, limit);
+  }
+
+  /** Points the view at a checked header: the one place where a view changes. */
+  private show(bytes: Uint8Array, offset: number, end: number): this {
+    const fields = this as { bytes: Uint8Array; offset: number; end: number };
+    // Packet after packet the buffer is the same one: skipping that store skips the GC's write barrier.
+    if (fields.bytes !== bytes) fields.bytes = bytes;
+    fields.offset = offset;
+    fields.end = end;
+    return this;
   }
 
   get srcPort(): number {

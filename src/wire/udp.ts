@@ -20,6 +20,18 @@ const LENGTH = 4;
 const CHECKSUM = 6;
 export const UDP_HEADER_LENGTH = 8;
 
+const NO_BYTES = new Uint8Array(0);
+
+/** The hot half of `check`: the 8 header bytes lie in bytes[offset, end) and the length covers them. */
+function udpHeaderFits(bytes: Uint8Array, offset: number, end: number): boolean {
+  return (
+    offset >= 0 &&
+    end <= bytes.length &&
+    end - offset >= UDP_HEADER_LENGTH &&
+    u16(bytes, offset + LENGTH) >= UDP_HEADER_LENGTH
+  );
+}
+
 function u16(b: Uint8Array, i: number): number {
   return ((b[i] as number) << 8) | (b[i + 1] as number);
 }
@@ -37,16 +49,19 @@ function put16(b: Uint8Array, i: number, v: number): void {
  */
 export class UdpView implements Ok<UdpView> {
   /** A checked view is its own successful result: `check` allocates one object, not two (hot path). */
-  readonly ok = true as const;
+  get ok(): true {
+    return true;
+  }
 
   /** The view itself (see `ok`). */
   get value(): this {
     return this;
   }
 
-  readonly bytes: Uint8Array;
-  readonly offset: number;
-  readonly end: number;
+  // Declared, not class fields: the constructor (or `show`) sets them, and no field initialiser runs.
+  declare readonly bytes: Uint8Array;
+  declare readonly offset: number;
+  declare readonly end: number;
 
   private constructor(bytes: Uint8Array, offset: number, end: number) {
     this.bytes = bytes;
@@ -55,13 +70,51 @@ export class UdpView implements Ok<UdpView> {
   }
 
   static check(bytes: Uint8Array, offset = 0, end: number = bytes.length): Result<UdpView, WireError> {
+    // Kept small so that the JIT inlines it (and the view) into the caller; faults are in `fault`.
+    if (udpHeaderFits(bytes, offset, end)) return new UdpView(bytes, offset, end);
+    return UdpView.fault(bytes, offset, end, undefined);
+  }
+
+  /** A view for `recheck` to reuse, showing no bytes until a recheck passes. */
+  static reusable(): UdpView {
+    return new UdpView(NO_BYTES, 0, 0);
+  }
+
+  /**
+   * `check` without the allocation, for loops over many packets: validates bytes[offset, end) exactly as
+   * `check` does and, when it passes, points this view there and returns it (offsets are not optional here:
+   * a loop knows them, and defaults would cost the JIT's inlining budget in the hot path). A failed recheck returns the
+   * error `check` gives and leaves the view as it was. What the view showed before is gone: copy what must
+   * outlive the next recheck.
+   */
+  recheck(bytes: Uint8Array, offset: number, end: number): Result<UdpView, WireError> {
+    if (udpHeaderFits(bytes, offset, end)) return this.show(bytes, offset, end);
+    return UdpView.fault(bytes, offset, end, this);
+  }
+
+  /** `check` (into a new view) or `recheck` (into `into`) for input the fast test refused, in check order. */
+  private static fault(
+    bytes: Uint8Array,
+    offset: number,
+    end: number,
+    into: UdpView | undefined,
+  ): Result<UdpView, WireError> {
     const limit = Math.min(end, bytes.length);
     if (offset < 0 || limit - offset < UDP_HEADER_LENGTH) return wireError("udp", "header", offset, "header truncated");
     const length = u16(bytes, offset + LENGTH);
     if (length < UDP_HEADER_LENGTH) {
       return wireError("udp", "length", offset + LENGTH, `length ${length} is below the header size 8`);
     }
-    return new UdpView(bytes, offset, limit);
+    return into === undefined ? new UdpView(bytes, offset, limit) : into.show(bytes, offset, limit);
+  }
+  /** Points the view at a checked header: the one place where a view changes. */
+  private show(bytes: Uint8Array, offset: number, end: number): this {
+    const fields = this as { bytes: Uint8Array; offset: number; end: number };
+    // Packet after packet the buffer is the same one: skipping that store skips the GC's write barrier.
+    if (fields.bytes !== bytes) fields.bytes = bytes;
+    fields.offset = offset;
+    fields.end = end;
+    return this;
   }
 
   get srcPort(): number {
