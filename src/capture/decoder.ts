@@ -10,9 +10,12 @@
  * Nothing is allocated from a length field: lengths above `MAX_CAPTURED_LENGTH` are rejected, and a record is
  * only handed out once all of its bytes are present.
  *
- * Tolerated without an error: a snap length of 0 (read as "not specified", as the pcapng draft defines it for
- * IDBs; tshark 4.0 also reads such pcap files), a captured length above the snap length or above the original
- * length (up to `MAX_CAPTURED_LENGTH`), and pcap FCS bits in the link-type field (reported as `fcsLength`).
+ * A pcap file header with a snap length of 0 is read on, with a non-fatal `E_CAPTURE_ZERO_SNAPLEN` naming
+ * offset 16 (`pcap.header.snaplen`): the pcap format has no "no limit" value, and libpcap reads 0 as the
+ * maximum for the link type (`pcapSnapLengthFallback`). In a pcapng IDB, SnapLen 0 means "no limit" by the
+ * specification and is valid. Tolerated without an error: a captured length above the snap length or above the
+ * original length (up to `MAX_CAPTURED_LENGTH`; records are never cut to the snap length), and pcap FCS bits in
+ * the link-type field (reported as `fcsLength`).
  * Rejected like libpcap and Wireshark do: reserved link-type bits (0x03FF0000) set, pcap major version ≠ 2,
  * pcapng major version ≠ 1.
  */
@@ -61,6 +64,24 @@ const BLOCK_SHB = 0x0a0d0d0a;
 const PCAP_LINKTYPE_RESERVED = 0x03ff0000;
 /** LT_FCS_LENGTH_PRESENT; the FCS length in 16-bit words is then in the top 4 bits. */
 const PCAP_FCS_PRESENT = 0x04000000;
+
+/**
+ * The snap length libpcap uses for a pcap file whose header says 0 (`pcap_adjust_snapshot` falls back to
+ * `max_snaplen_for_dlt`): 128 MiB for DBUS (231), 1 MiB for USBPCAP (249), 8 MiB for EBHSCR (279), 262144
+ * (MAXIMUM_SNAPLEN) for every other link type.
+ */
+export function pcapSnapLengthFallback(linkType: number): number {
+  switch (linkType) {
+    case 231:
+      return 128 * 1024 * 1024;
+    case 249:
+      return 1024 * 1024;
+    case 279:
+      return 8 * 1024 * 1024;
+    default:
+      return 262144;
+  }
+}
 
 export class CaptureDecoder {
   format: CaptureFormat | undefined = undefined;
@@ -216,7 +237,7 @@ export class CaptureDecoder {
         "pcap.header.versionMajor",
       );
     }
-    const snapLength = readU32(buf, pos + 16, le);
+    let snapLength = readU32(buf, pos + 16, le);
     const linkTypeField = readU32(buf, pos + 20, le);
     if ((linkTypeField & PCAP_LINKTYPE_RESERVED) !== 0) {
       const hex = linkTypeField.toString(16).padStart(8, "0");
@@ -225,6 +246,18 @@ export class CaptureDecoder {
         `reserved bits of the link-type field are not zero (0x${hex})`,
         this.base + pos + 20,
         "pcap.header.linkType",
+      );
+    }
+    if (snapLength === 0) {
+      snapLength = pcapSnapLengthFallback(linkTypeField & 0xffff);
+      this.errors.push(
+        captureError(
+          "E_CAPTURE_ZERO_SNAPLEN",
+          `zero snap length, read as ${snapLength} as libpcap does; every record is still read in full`,
+          this.base + pos + 16,
+          "pcap.header.snaplen",
+          false,
+        ),
       );
     }
     this.format = "pcap";

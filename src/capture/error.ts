@@ -11,6 +11,11 @@ export type CaptureErrorCode =
   | "E_CAPTURE_BAD_MAGIC"
   /** A file or section header we cannot interpret: unsupported version, reserved link-type bits set. */
   | "E_CAPTURE_BAD_HEADER"
+  /**
+   * A pcap file header whose snap length is 0 (not fatal: read as libpcap's maximum for the link type, every
+   * record still read in full). A pcapng IDB SnapLen of 0 is valid ("no limit") and not reported.
+   */
+  | "E_CAPTURE_ZERO_SNAPLEN"
   /** A captured length or block length above the sane limit (256 MiB). */
   | "E_CAPTURE_TOO_LARGE"
   /** A pcapng block length below 12, not a multiple of 4, or different from the trailing copy. */
@@ -32,7 +37,10 @@ export interface CaptureError {
   readonly offset: number;
   /** The field being read, e.g. `pcap.record.caplen`, `pcapng.epb.interfaceId`. */
   readonly field: string;
-  /** True when reading stopped here; false when only the faulty block was skipped. */
+  /**
+   * True when reading stopped here; false when reading went on: only the faulty block was skipped, or (for
+   * E_CAPTURE_ZERO_SNAPLEN) a header value was replaced and nothing was lost.
+   */
   readonly fatal: boolean;
 }
 

@@ -8,7 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { SeededRng } from "../base/rng.ts";
+import { pcapSnapLengthFallback } from "./decoder.ts";
 import { readCaptureSync } from "./reader.ts";
+import { scanCaptureFile } from "./scan.ts";
+import { openCaptureStream } from "./stream.ts";
 import { ByteBuilder, block, concat, epb, idb, pcapFile, shb, spb, tsharkFrames } from "./testing.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "openwfp-malformed-"));
@@ -92,12 +95,74 @@ describe("malformed pcap", () => {
     assert.deepEqual([error.code, error.offset, error.field], ["E_CAPTURE_TOO_LARGE", 108, "pcap.record.caplen"]);
   });
 
-  it("a zero snap length is accepted and means no limit", () => {
-    const r = readCaptureSync(pcapFile(false, true, 1, 0, [{ seconds: 1, fraction: 5, data: frame(1500) }]));
-    assert.deepEqual(r.errors, []);
-    assert.equal(r.interfaces[0]?.snapLength, 0);
-    assert.equal(r.packets[0]?.capturedLength, 1500);
-    assert.equal(r.packets[0]?.timestampNs, 1_000_000_005n);
+  describe("a zero snap length in a pcap header", () => {
+    // Big-endian nanosecond file: the diagnostic's offset must not depend on the byte order.
+    const records = [
+      { seconds: 1, fraction: 5, data: frame(1500) },
+      { seconds: 2, fraction: 6, data: frame(300_000) },
+      { seconds: 3, fraction: 7, data: frame(60) },
+    ];
+    const bytes = pcapFile(false, true, 1, 0, records);
+    const expected = {
+      code: "E_CAPTURE_ZERO_SNAPLEN",
+      message: "zero snap length, read as 262144 as libpcap does; every record is still read in full",
+      offset: 16,
+      field: "pcap.header.snaplen",
+      fatal: false,
+    };
+
+    it("is reported, not fatal, naming offset 16 and the snaplen field; every record is read in full", () => {
+      const r = readCaptureSync(bytes);
+      assert.deepEqual(r.errors, [expected]);
+      assert.equal(r.interfaces[0]?.snapLength, 262144);
+      // Even the record longer than 262144 bytes, which libpcap would cut: no data is lost.
+      assert.deepEqual(
+        r.packets.map((p) => [p.capturedLength, p.timestampNs]),
+        [
+          [1500, 1_000_000_005n],
+          [300_000, 2_000_000_006n],
+          [60, 3_000_000_007n],
+        ],
+      );
+      assert.deepEqual(r.packets[1]?.data, frame(300_000));
+    });
+
+    it("is reported by the streaming reader and the scan too", async () => {
+      const path = join(dir, "zero-snaplen.pcap");
+      writeFileSync(path, bytes);
+      const stream = openCaptureStream(path, { chunkSize: 4096 });
+      const lengths: number[] = [];
+      for await (const p of stream) lengths.push(p.capturedLength);
+      assert.deepEqual(lengths, [1500, 300_000, 60]);
+      assert.deepEqual(stream.errors, [expected]);
+      assert.equal(stream.error, undefined, "not fatal");
+      const scanned: number[] = [];
+      const summary = await scanCaptureFile(path, (_b, _o, n) => scanned.push(n));
+      assert.deepEqual(scanned, [1500, 300_000, 60]);
+      assert.deepEqual(summary.errors, [expected]);
+    });
+
+    it("falls back to libpcap's larger maximum for link types that have one (DBUS: 128 MiB)", () => {
+      const r = readCaptureSync(pcapFile(true, false, 231, 0, [{ seconds: 1, fraction: 0, data: frame(10) }]));
+      assert.equal(
+        r.errors[0]?.message,
+        "zero snap length, read as 134217728 as libpcap does; every record is still read in full",
+      );
+      assert.equal(r.interfaces[0]?.snapLength, 134217728);
+      assert.equal(pcapSnapLengthFallback(1), 262144);
+    });
+
+    it("tshark reads such a file too (its own limit refuses records over 262144 bytes, whatever the header)", () => {
+      const path = join(dir, "zero-snaplen-tshark.pcap");
+      const small = records.filter((r) => r.data.length <= 262144);
+      writeFileSync(path, pcapFile(false, true, 1, 0, small));
+      const { frames, status } = tsharkFrames(path);
+      assert.equal(status, 0);
+      assert.deepEqual(
+        frames.map((f) => f.capturedLength),
+        [1500, 60],
+      );
+    });
   });
 
   it("a captured length above the snap length is tolerated", () => {
@@ -194,6 +259,22 @@ describe("malformed pcapng", () => {
     const { result, error } = only(concat(shb(le), idb(le, 1, 0), bad, good));
     assert.equal(result.packets.length, 1);
     assert.deepEqual([error.code, error.field, error.fatal], ["E_CAPTURE_BAD_BLOCK", "pcapng.epb.caplen", false]);
+  });
+
+  it("an IDB SnapLen of 0 is valid and means no limit, for EPBs and SPBs alike", () => {
+    const r = readCaptureSync(
+      concat(shb(le), idb(le, 1, 0), epb(le, 0, 1n, frame(70_000)), spb(le, 5000, frame(5000))),
+    );
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.interfaces[0]?.snapLength, 0);
+    // An SPB is cut to the snap length when there is one (see pcapng.test.ts); with 0 it keeps every byte.
+    assert.deepEqual(
+      r.packets.map((p) => [p.capturedLength, p.originalLength]),
+      [
+        [70_000, 70_000],
+        [5000, 5000],
+      ],
+    );
   });
 
   it("an option running past its block is reported and the block kept", () => {

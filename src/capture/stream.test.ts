@@ -215,7 +215,7 @@ describe("scan", () => {
     // Records of 70 KiB to 3 MiB cross every chunk boundary: the tail carried over no longer fits the 64 KiB
     // reserve in front of the next chunk, so the window is appended to and grown instead.
     const path = join(dir, "big-records.pcap");
-    const w = new PcapWriter(new FileSink(path), { linkType: 1, snapLength: 0 });
+    const w = new PcapWriter(new FileSink(path), { linkType: 1, snapLength: 4 * 1024 * 1024 });
     const sizes = [60, 70 * 1024, 3, 3 * 1024 * 1024 + 5, 200 * 1024, 1, 65 * 1024, 64 * 1024 - 16, 1500];
     const payload = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
     for (const [i, n] of sizes.entries()) w.writePacket({ timestampNs: BigInt(i), data: payload(n, i) });

@@ -40,7 +40,11 @@ export interface InterfaceInfo {
   /** Interface ID within its section, as packet blocks refer to it. */
   readonly sectionInterfaceId: number;
   readonly linkType: number;
-  /** Snapshot length; 0 means "not specified" (no limit). */
+  /**
+   * Snapshot length. pcapng: as the IDB says, 0 meaning "no limit". pcap: as the header says, except that a 0
+   * (reported as E_CAPTURE_ZERO_SNAPLEN) is read as libpcap reads it, its maximum for the link type (262144
+   * for most). Records longer than the snap length are still read in full.
+   */
   readonly snapLength: number;
   /** Timestamp units per second: 1e6 for µs pcap / pcapng default, 1e9 for ns, 2^n for binary if_tsresol. */
   readonly timestampUnitsPerSecond: bigint;

@@ -2,11 +2,12 @@
  * `openwfp decode FILE [--json] [--limit N] [--verbose]`: streams a pcap or pcapng file (format sniffed from
  * the magic) and prints one line per packet, NDJSON with the documented keys (docs/cli.md), or a tree per
  * packet. Memory stays constant whatever the file's size. A malformed file prints every packet read before
- * the fault, then the capture error, and exits 1.
+ * the fault, then the capture error, and exits 1. Faults reading went on past (a skipped pcapng block, a pcap
+ * header with a zero snap length) are printed to standard error as warnings where they were met; exit 0.
  */
 import type { Command } from "commander";
 import { formatEpochNs } from "../base/index.ts";
-import { type CapturedPacket, formatCaptureError, openCaptureStream } from "../capture/index.ts";
+import { type CapturedPacket, type CaptureError, formatCaptureError, openCaptureStream } from "../capture/index.ts";
 import { type DecodedPacket, decodePacket, formatPacketTree, linkTypeName } from "../wire/index.ts";
 import { LineWriter } from "./output.ts";
 
@@ -103,7 +104,20 @@ export async function runDecode(
 ): Promise<number> {
   const stream = openCaptureStream(file);
   let count = 0;
+  let reported = 0;
+  // Faults that did not stop reading (a skipped block, a zero pcap snap length) are printed where they were
+  // met, after the lines of the packets before them; the fatal one, if any, is printed last.
+  const warnAboutNew = async (): Promise<void> => {
+    const errors = stream.errors;
+    if (reported === errors.length) return;
+    await out.flush();
+    for (; reported < errors.length; reported++) {
+      const e = errors[reported] as CaptureError;
+      if (!e.fatal) err(`openwfp decode: ${file}: warning: ${formatCaptureError(e)}\n`);
+    }
+  };
   for await (const packet of stream.packets()) {
+    await warnAboutNew();
     if ((options.limit !== undefined && count >= options.limit) || out.closed) break;
     count++;
     const record = decodeRecord(packet);
@@ -114,6 +128,7 @@ export async function runDecode(
       await out.write(`${tree.replace(/^/gm, "    ")}\n`);
     } else await out.write(`${formatDecodeLine(record)}\n`);
   }
+  await warnAboutNew();
   await out.flush();
   const error = stream.error;
   if (error !== undefined) {
