@@ -3,7 +3,8 @@
  * IPv4 or IPv6 (with its extension chain), then TCP, UDP, ICMPv4 or ICMPv6 (with the datagram an ICMP error
  * quotes). It never throws on bad bytes: decoding stops at the first layer that cannot be read, and the
  * reason is recorded with protocol, offset and field. Checksums are verified where the packet holds every
- * byte they cover, and bad ones are named.
+ * byte they cover (and, behind an IPv6 Routing header, the final destination can be told), and bad ones are
+ * named.
  *
  * The result has two faces: `layers` (every field, nested, for the pretty-printer) and the flat summaries
  * `ip` / `tcp` / `udp` / `icmp` that the `decode --json` contract exposes.
@@ -17,7 +18,7 @@ import { type Icmpv6Repr, icmpv6ReprFromView, Icmpv6View, type QuotedIpv6, verif
 import { formatIpProtocol, IpProtocol } from "./ip-protocol.ts";
 import { parseIpv4Options, Ipv4View } from "./ipv4.ts";
 import { Ipv6View } from "./ipv6.ts";
-import { type Ipv6ExtensionChain, walkIpv6Extensions } from "./ipv6-ext.ts";
+import { type Ipv6ExtensionChain, ipv6PseudoHeaderDestination, walkIpv6Extensions } from "./ipv6-ext.ts";
 import { isDecodableLinkType, LinkType, linkTypeName } from "./link-type.ts";
 import { LoopbackView } from "./loopback.ts";
 import { SllView } from "./sll.ts";
@@ -348,11 +349,17 @@ function decodeIpv6(packet: DecodedPacket, data: Uint8Array, offset: number): vo
     return;
   }
   const declaredEnd = ip.jumbogram ? ip.payloadEnd : ip.payloadOffset + ip.payloadLength;
-  const checksummable = chain.fragment === undefined && !ip.truncated;
+  // RFC 8200 §8.1: behind a Routing header with segments left, the pseudo-header holds the final destination.
+  const destination = ipv6PseudoHeaderDestination(data, chain.headers);
+  const checksummable = chain.fragment === undefined && !ip.truncated && destination !== undefined;
+  const dst =
+    destination === "current" || destination === undefined
+      ? ip.dstAddress
+      : data.subarray(destination, destination + 16);
   const addresses: PseudoHeaderAddresses = {
     version: 6,
     src: new Ipv6Address(ip.srcAddress.slice()),
-    dst: new Ipv6Address(ip.dstAddress.slice()),
+    dst: new Ipv6Address(dst.slice()),
   };
   decodeTransport(
     packet,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Ipv6Address } from "../base/ip.ts";
+import { decodePacket } from "./decode.ts";
 import { formatWireError } from "./error.ts";
 import { EtherType } from "./ethertype.ts";
 import { IpProtocol } from "./ip-protocol.ts";
@@ -10,6 +11,7 @@ import {
   ipv6ExtensionsLength,
   ipv6OptionAction,
   ipv6OptionMayChange,
+  ipv6PseudoHeaderDestination,
   parseIpv6Options,
   walkIpv6Extensions,
 } from "./ipv6-ext.ts";
@@ -347,5 +349,65 @@ describe("options of Hop-by-Hop and Destination Options headers", () => {
   it("emit refuses a routing header whose length is not a multiple of 8", () => {
     const chain: Ipv6ExtensionRepr[] = [{ kind: "routing", routingType: 0, segmentsLeft: 0, data: new Uint8Array(3) }];
     assert.throws(() => emitIpv6Extensions(chain, IpProtocol.Tcp, new Uint8Array(64), 0), RangeError);
+  });
+});
+
+describe("the pseudo-header destination behind a Routing header (RFC 8200 §8.1)", () => {
+  const final = address("2001:db8::99");
+  /** A Routing header of `routingType` with `segmentsLeft` and the given 16-byte entries, walked. */
+  function routing(routingType: number, segmentsLeft: number, entries: Uint8Array[]) {
+    const bytes = new Uint8Array(8 + 16 * entries.length);
+    bytes[0] = IpProtocol.Udp;
+    bytes[1] = entries.length * 2;
+    bytes[2] = routingType;
+    bytes[3] = segmentsLeft;
+    for (const [i, e] of entries.entries()) bytes.set(e, 8 + 16 * i);
+    const chain = walkIpv6Extensions(bytes, 0, IpProtocol.Ipv6Route);
+    if (!chain.ok) assert.fail(formatWireError(chain.error));
+    return { bytes, headers: chain.value.headers };
+  }
+  const at = (r: { bytes: Uint8Array; headers: readonly { type: number; offset: number; length: number }[] }) => {
+    const where = ipv6PseudoHeaderDestination(r.bytes, r.headers);
+    return typeof where === "number" ? hex(r.bytes.subarray(where, where + 16)) : where;
+  };
+
+  it("type 0 with segments left: the last address", () => {
+    assert.equal(at(routing(0, 1, [address("2001:db8::1"), final])), hex(final));
+  });
+  it("type 2 (Mobile IPv6 home address): its one address", () => {
+    assert.equal(at(routing(2, 1, [final])), hex(final));
+  });
+  it("type 4 (Segment Routing): Segment List[0], the last segment", () => {
+    assert.equal(at(routing(4, 2, [final, address("2001:db8::2"), address("2001:db8::1")])), hex(final));
+  });
+  it("no segments left, or no Routing header: the IPv6 header's destination", () => {
+    assert.equal(at(routing(0, 0, [final])), "current");
+    assert.equal(ipv6PseudoHeaderDestination(new Uint8Array(0), []), "current");
+  });
+  it("a routing type whose final destination cannot be told (RPL, type 3), or no address: unknown", () => {
+    assert.equal(at(routing(3, 1, [final])), undefined);
+    assert.equal(at(routing(0, 1, [])), undefined);
+  });
+
+  it("decode verifies the checksums of pcpp ipv6_options #2 (ICMPv6) and #3 (UDP) with the final destination", () => {
+    const frames = packetsOf("ipv6/pcpp__ipv6_options.pcap");
+    for (const n of [2, 3]) {
+      const frame = frames[n - 1]!.packet;
+      assert.deepEqual(decodePacket(frame.linkType, frame.data).badChecksums, [], `frame ${n}`);
+      // The final destination is the Routing header's last address: change one of its bytes and the
+      // checksum no longer verifies; change the current destination instead and it still does.
+      const ip = frames[n - 1]!.offset;
+      const chain = walkIpv6Extensions(frame.data, ip + 40, frame.data[ip + 6] as number);
+      if (!chain.ok) assert.fail(formatWireError(chain.error));
+      const header = chain.value.headers.find((h) => h.type === IpProtocol.Ipv6Route)!;
+      const end = header.offset + header.length;
+      const finalChanged = frame.data.slice();
+      finalChanged[end - 1] = (finalChanged[end - 1] as number) ^ 1;
+      assert.equal(decodePacket(frame.linkType, finalChanged).badChecksums.length, 1, `frame ${n}, final changed`);
+      const currentChanged = frame.data.slice();
+      const dst = ip + 39;
+      currentChanged[dst] = (currentChanged[dst] as number) ^ 1;
+      assert.deepEqual(decodePacket(frame.linkType, currentChanged).badChecksums, [], `frame ${n}, current changed`);
+    }
   });
 });

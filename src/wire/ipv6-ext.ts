@@ -241,6 +241,31 @@ export function walkIpv6Extensions(
   return ok(fragment === undefined ? chain : { ...chain, fragment });
 }
 
+/**
+ * Where the destination address of an upper-layer pseudo-header is (RFC 8200 §8.1): with a Routing header
+ * whose Segments Left is not 0, the packet has not reached its final destination, and the pseudo-header holds
+ * that final destination — the last address of a type 0 (RFC 8200 §4.4, deprecated) or type 2 (RFC 6275 §6.4)
+ * header, Segment List[0] of a Segment Routing header (type 4, RFC 8754 §2: the list is in reverse order).
+ * Returns the absolute offset of those 16 bytes; "current" when the IPv6 header's Destination Address applies
+ * (no Routing header, or Segments Left 0); undefined when the final destination cannot be told (another routing
+ * type, such as RPL's compressed addresses, or a header too short to hold an address).
+ */
+export function ipv6PseudoHeaderDestination(
+  bytes: Uint8Array,
+  headers: readonly Ipv6ExtensionHeader[],
+): number | "current" | undefined {
+  const routing = headers.find((h) => h.type === IpProtocol.Ipv6Route);
+  if (routing === undefined) return "current";
+  const at = routing.offset;
+  const routingType = bytes[at + 2] as number;
+  if ((bytes[at + 3] as number) === 0) return "current";
+  const addresses = Math.floor((routing.length - 8) / 16);
+  if (addresses === 0) return undefined;
+  if (routingType === 0 || routingType === 2) return at + 8 + (addresses - 1) * 16;
+  if (routingType === 4) return at + 8;
+  return undefined;
+}
+
 function readU32(bytes: Uint8Array, at: number): number {
   return (
     (((bytes[at] as number) << 24) |
