@@ -87,6 +87,7 @@ export class PingSocket {
     this.closed = true;
     for (const f of this.flows.values()) this.layer.host.shim.closeFlow(f);
     this.flows.clear();
+    this.layer.forget(this);
   }
 }
 
@@ -114,7 +115,9 @@ const ECHO_REQUEST = { 4: 8, 6: 128 } as const;
 const ECHO_REPLY = { 4: 0, 6: 129 } as const;
 
 export class IcmpLayer {
+  /** The open ping sockets (close() removes one). */
   readonly sockets: PingSocket[] = [];
+  readonly #byHandle = new Map<bigint, PingSocket>();
   readonly counters: IcmpCounters = {
     echoRequestsIn: 0,
     echoRepliesOut: 0,
@@ -137,7 +140,20 @@ export class IcmpLayer {
   socket(process: Process, family: 4 | 6 = 4): PingSocket {
     const s = new PingSocket(this, process, family);
     this.sockets.push(s);
+    this.#byHandle.set(s.endpointHandle, s);
     return s;
+  }
+
+  /** The open ping socket whose TRANSPORT_ENDPOINT_HANDLE is `handle`. */
+  endpoint(handle: bigint): PingSocket | undefined {
+    return this.#byHandle.get(handle);
+  }
+
+  /** A closed socket leaves the layer's lists. */
+  forget(s: PingSocket): void {
+    const i = this.sockets.indexOf(s);
+    if (i >= 0) this.sockets.splice(i, 1);
+    this.#byHandle.delete(s.endpointHandle);
   }
 
   #echoKey(remote: IpAddress, identifier: number): string {

@@ -41,10 +41,6 @@ import { UdpSocket } from "./udp-layer.ts";
 type Endpoint = TcpSocket | UdpSocket | PingSocket;
 
 export class StackInjection {
-  readonly #endpoints = new Map<bigint, Endpoint>();
-  /** How far each socket list has been indexed (the lists only grow). */
-  #indexed = { tcp: 0, udp: 0, icmp: 0 };
-
   constructor(readonly host: Host) {}
 
   check(r: InjectionRequest): NtStatus {
@@ -244,23 +240,10 @@ export class StackInjection {
     return index === undefined ? undefined : this.host.interfaceByIndex(index);
   }
 
-  /** The socket whose TRANSPORT_ENDPOINT_HANDLE is `handle`, indexed as the socket lists grow. */
+  /** The socket whose TRANSPORT_ENDPOINT_HANDLE is `handle`, while its layer knows it. */
   #endpoint(handle: bigint): Endpoint | undefined {
-    const found = this.#endpoints.get(handle);
-    if (found !== undefined) return found;
     const h = this.host;
-    const lists = { tcp: h.tcp.sockets, udp: h.udp.sockets, icmp: h.icmp.sockets } as const;
-    for (const k of ["tcp", "udp", "icmp"] as const) {
-      const list: readonly Endpoint[] = lists[k];
-      // A list that shrank (sockets removed) is indexed again from the start.
-      if (list.length < this.#indexed[k]) this.#indexed[k] = 0;
-      for (let i = this.#indexed[k]; i < list.length; i++) {
-        const s = list[i] as Endpoint;
-        this.#endpoints.set(s.endpointHandle, s);
-      }
-      this.#indexed[k] = list.length;
-    }
-    return this.#endpoints.get(handle);
+    return h.tcp.endpoint(handle) ?? h.udp.endpoint(handle) ?? h.icmp.endpoint(handle);
   }
 }
 

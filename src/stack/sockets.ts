@@ -54,6 +54,16 @@ export interface SocketBase {
   readonly side?: string;
 }
 
+/**
+ * Two sockets' port namespaces overlap: AF_INET and AF_INET6 ports are separate, except that a dual-mode
+ * AF_INET6 socket also holds the port for IPv4 (F15) — so 0.0.0.0:53 and an IPv6-only [::]:53 coexist, and a
+ * dual-mode [::]:53 conflicts with both.
+ */
+export function sharePortSpace(a: SocketBase, b: SocketBase): boolean {
+  if (a.family === b.family) return true;
+  return a.family === 6 ? a.dualMode : b.dualMode;
+}
+
 /** The unspecified address of a family. */
 export function anyAddress(family: 4 | 6): IpAddress {
   return family === 4 ? Ipv4Address.ANY : Ipv6Address.ANY;

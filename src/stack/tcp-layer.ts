@@ -55,6 +55,7 @@ import {
   type SocketBase,
   type SocketError,
   SocketFailure,
+  sharePortSpace,
   socketFacts,
 } from "./sockets.ts";
 import {
@@ -220,6 +221,7 @@ export interface TcpLayerCounters {
 
 export class TcpLayer {
   readonly sockets: TcpSocket[] = [];
+  readonly #byHandle = new Map<bigint, TcpSocket>();
   readonly #connections = new Map<string, TcpSocket>();
   /** Connections whose ALE_AUTH_RECV_ACCEPT a callout pended, by 4-tuple (D19). */
   readonly #pendedAccepts = new Map<string, AleFlow>();
@@ -243,8 +245,18 @@ export class TcpLayer {
 
   socket(process: Process, family: 4 | 6 = 4, dualMode = false): TcpSocket {
     const s = new TcpSocket(this, process, family, dualMode);
-    this.sockets.push(s);
+    this.#add(s);
     return s;
+  }
+
+  #add(s: TcpSocket): void {
+    this.sockets.push(s);
+    this.#byHandle.set(s.endpointHandle, s);
+  }
+
+  /** The socket whose TRANSPORT_ENDPOINT_HANDLE is `handle`, while the layer still knows it. */
+  endpoint(handle: bigint): TcpSocket | undefined {
+    return this.#byHandle.get(handle);
   }
 
   /** Live connections (for counters and tests). */
@@ -252,7 +264,10 @@ export class TcpLayer {
     return this.#connections.size;
   }
 
-  #portInUse = (port: number): boolean => this.sockets.some((s) => s.bound && !s.closed && s.localPort === port);
+  /** A port `s` cannot take: an open socket of an overlapping port space holds it. */
+  #portInUse(s: TcpSocket, port: number): boolean {
+    return this.sockets.some((o) => o !== s && o.bound && !o.closed && o.localPort === port && sharePortSpace(o, s));
+  }
 
   /** bind(): finishes at once, or — a callout pended it (D19, D21) — later, holding the socket's next calls. */
   bind(s: TcpSocket, address: IpAddress, port: number, implicit: boolean): void {
@@ -266,7 +281,7 @@ export class TcpLayer {
   #bindStep(s: TcpSocket, address: IpAddress, port: number, implicit: boolean, done: Done): void {
     if (s.closed) throw new SocketFailure("WSAEINVAL", "socket closed");
     if (s.bound) throw new SocketFailure("WSAEINVAL", "already bound");
-    aleBind(this.host, s, address, port, implicit, this.#portInUse, done);
+    aleBind(this.host, s, address, port, implicit, (p) => this.#portInUse(s, p), done);
   }
 
   /** A call that finished after a pend failed: the socket keeps the error (the app sees it as the call's). */
@@ -778,7 +793,7 @@ export class TcpLayer {
       listener.synFailed();
       return;
     }
-    this.sockets.push(child);
+    this.#add(child);
     host.shim.admitFlow(flow);
     child.flow = flow;
     // A connection redirected here by a callout (a local proxy): the accepted socket gets its records (D29).
@@ -1210,6 +1225,7 @@ export class TcpLayer {
     if (!s.closed && !child) return;
     const i = this.sockets.indexOf(s);
     if (i >= 0) this.sockets.splice(i, 1);
+    this.#byHandle.delete(s.endpointHandle);
   }
 
   /** ENDPOINT_CLOSURE once per connection and per listener; RESOURCE_RELEASE where a bind was indicated. */

@@ -39,7 +39,7 @@ import { unmapped } from "./host.ts";
 import type { NetInterface } from "./nic.ts";
 import { packetFacts } from "./packet-facts.ts";
 import type { Process } from "./process.ts";
-import { anyAddress, asSocketAddress, type SocketBase, SocketFailure, socketFacts } from "./sockets.ts";
+import { anyAddress, asSocketAddress, type SocketBase, SocketFailure, sharePortSpace, socketFacts } from "./sockets.ts";
 import { aleBind, aleCloseEndpoint } from "./ale.ts";
 import { attempt, type Done, pendableClassify, pendableOperation, socketCall } from "./ale-pend.ts";
 import type { RouteResult } from "./ip-layer.ts";
@@ -143,7 +143,9 @@ export class UdpSocket implements SocketBase {
 }
 
 export class UdpLayer {
+  /** The open sockets (closesocket() removes one). */
   readonly sockets: UdpSocket[] = [];
+  readonly #byHandle = new Map<bigint, UdpSocket>();
   readonly counters = { received: 0, noPort: 0, blockedIn: 0, blockedOut: 0, checksumErrors: 0 };
 
   constructor(readonly host: Host) {}
@@ -151,10 +153,19 @@ export class UdpLayer {
   socket(process: Process, family: 4 | 6 = 4, dualMode = false): UdpSocket {
     const s = new UdpSocket(this, process, family, dualMode);
     this.sockets.push(s);
+    this.#byHandle.set(s.endpointHandle, s);
     return s;
   }
 
-  #portInUse = (port: number): boolean => this.sockets.some((s) => s.bound && !s.closed && s.localPort === port);
+  /** The open socket whose TRANSPORT_ENDPOINT_HANDLE is `handle`. */
+  endpoint(handle: bigint): UdpSocket | undefined {
+    return this.#byHandle.get(handle);
+  }
+
+  /** A port `s` cannot take: an open socket of an overlapping port space holds it. */
+  #portInUse(s: UdpSocket, port: number): boolean {
+    return this.sockets.some((o) => o !== s && o.bound && !o.closed && o.localPort === port && sharePortSpace(o, s));
+  }
 
   /** bind(): finishes at once, or — a callout pended it (D19, D21) — later, holding the socket's next calls. */
   bind(s: UdpSocket, address: IpAddress, port: number, implicit: boolean): void {
@@ -170,7 +181,7 @@ export class UdpLayer {
   #bindStep(s: UdpSocket, address: IpAddress, port: number, implicit: boolean, done: Done): void {
     if (s.closed) throw new SocketFailure("WSAEINVAL", "socket closed");
     if (s.bound) throw new SocketFailure("WSAEINVAL", "already bound");
-    aleBind(this.host, s, address, port, implicit, this.#portInUse, done);
+    aleBind(this.host, s, address, port, implicit, (p) => this.#portInUse(s, p), done);
   }
 
   /** FwpsFlowAbort0 on one of this layer's flows: the socket forgets it (its next datagram opens a new one). */
@@ -744,6 +755,9 @@ export class UdpLayer {
     s.closed = true;
     aleCloseEndpoint(this.host, s, [...s.flows.values()]);
     s.flows.clear();
+    const i = this.sockets.indexOf(s);
+    if (i >= 0) this.sockets.splice(i, 1);
+    this.#byHandle.delete(s.endpointHandle);
   }
 
   /** An ICMP error (port/host unreachable) for a datagram a local socket sent. */
