@@ -191,6 +191,11 @@ export class AleFlowTable {
     return n;
   }
 
+  /** Every live flow, filed or not (in no particular order). */
+  live(): IterableIterator<AleFlow> {
+    return this.#byHandle.values();
+  }
+
   /** Every filed flow, oldest activity first. */
   flows(): AleFlow[] {
     return this.#byKey.values();

@@ -293,3 +293,31 @@ describe("FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW (D5, D8)", () => {
     assert.deepEqual(seen, [77n]);
   });
 });
+
+describe("FwpsCalloutUnregisterByKey0 / ById0 (D3)", () => {
+  it("STATUS_DEVICE_BUSY while a flow carries the callout's context; success once it is removed", () => {
+    const { engine, shim, deleted, stream, flow, streamLayer } = setup();
+    assert.equal(
+      shim.fwps.flowAssociateContext(flow.flowHandle, streamLayer.runtimeId, stream.calloutId, 5n),
+      "STATUS_SUCCESS",
+    );
+    assert.equal(shim.fwps.calloutUnregisterByKey(stream.calloutKey), "STATUS_DEVICE_BUSY");
+    assert.equal(shim.fwps.calloutUnregisterById(stream.calloutId), "STATUS_DEVICE_BUSY");
+    assert.equal(engine.isCalloutRegistered(stream.calloutKey), true, "still registered");
+    assert.equal(shim.fwps.flowRemoveContext(flow.flowHandle, streamLayer.runtimeId, stream.calloutId), "STATUS_SUCCESS");
+    assert.deepEqual(deleted, [[streamLayer.runtimeId, stream.calloutId, 5n]]);
+    assert.equal(shim.fwps.calloutUnregisterByKey(stream.calloutKey), "STATUS_SUCCESS");
+    assert.equal(engine.isCalloutRegistered(stream.calloutKey), false);
+    assert.equal(shim.fwps.calloutUnregisterByKey(stream.calloutKey), "STATUS_FWP_CALLOUT_NOT_FOUND");
+    assert.equal(shim.fwps.calloutUnregisterById(stream.calloutId), "STATUS_FWP_CALLOUT_NOT_FOUND");
+  });
+
+  it("a flow that ended takes its contexts with it: unregistering then succeeds, by id", () => {
+    const { engine, shim, stream, flow, streamLayer } = setup();
+    shim.fwps.flowAssociateContext(flow.flowHandle, streamLayer.runtimeId, stream.calloutId, 9n);
+    assert.equal(shim.fwps.calloutUnregisterById(stream.calloutId), "STATUS_DEVICE_BUSY");
+    shim.closeFlow(flow);
+    assert.equal(shim.fwps.calloutUnregisterById(stream.calloutId), "STATUS_SUCCESS");
+    assert.equal(engine.isCalloutRegistered(stream.calloutKey), false);
+  });
+});

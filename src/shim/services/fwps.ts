@@ -94,6 +94,36 @@ export class Fwps {
     return "STATUS_SUCCESS";
   }
 
+  // ---- callout registration (D3) ----
+
+  /**
+   * FwpsCalloutUnregisterByKey0 (D3): STATUS_DEVICE_BUSY while a flow of this host still carries a context
+   * of the callout (remove each with FwpsFlowRemoveContext0, or let the flows end, then retry);
+   * STATUS_FWP_CALLOUT_NOT_FOUND when it is not registered. Filters that reference it stay (C14).
+   */
+  calloutUnregisterByKey(calloutKey: Guid | string): NtStatus {
+    const e = this.shim.engine;
+    if (!e.isCalloutRegistered(calloutKey)) return "STATUS_FWP_CALLOUT_NOT_FOUND";
+    const id = e.getCallout(calloutKey)?.calloutId;
+    if (id !== undefined && this.#carriesContext(id)) return "STATUS_DEVICE_BUSY";
+    e.unregisterCallout(calloutKey);
+    return "STATUS_SUCCESS";
+  }
+
+  /** FwpsCalloutUnregisterById0 (D3): as calloutUnregisterByKey, by run-time callout id. */
+  calloutUnregisterById(calloutId: number): NtStatus {
+    const e = this.shim.engine;
+    if (e.calloutRegistration(calloutId) === undefined) return "STATUS_FWP_CALLOUT_NOT_FOUND";
+    if (this.#carriesContext(calloutId)) return "STATUS_DEVICE_BUSY";
+    e.unregisterCallout(calloutId);
+    return "STATUS_SUCCESS";
+  }
+
+  #carriesContext(calloutId: number): boolean {
+    for (const f of this.shim.flows.live()) if (f.contexts.has(calloutId)) return true;
+    return false;
+  }
+
   // ---- pending and classify handles (services/pend.ts) ----
 
   /** Counts of classify handles: every acquire must be released (D21). */
