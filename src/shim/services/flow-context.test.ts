@@ -304,7 +304,10 @@ describe("FwpsCalloutUnregisterByKey0 / ById0 (D3)", () => {
     assert.equal(shim.fwps.calloutUnregisterByKey(stream.calloutKey), "STATUS_DEVICE_BUSY");
     assert.equal(shim.fwps.calloutUnregisterById(stream.calloutId), "STATUS_DEVICE_BUSY");
     assert.equal(engine.isCalloutRegistered(stream.calloutKey), true, "still registered");
-    assert.equal(shim.fwps.flowRemoveContext(flow.flowHandle, streamLayer.runtimeId, stream.calloutId), "STATUS_SUCCESS");
+    assert.equal(
+      shim.fwps.flowRemoveContext(flow.flowHandle, streamLayer.runtimeId, stream.calloutId),
+      "STATUS_SUCCESS",
+    );
     assert.deepEqual(deleted, [[streamLayer.runtimeId, stream.calloutId, 5n]]);
     assert.equal(shim.fwps.calloutUnregisterByKey(stream.calloutKey), "STATUS_SUCCESS");
     assert.equal(engine.isCalloutRegistered(stream.calloutKey), false);
