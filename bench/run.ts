@@ -6,6 +6,7 @@ import { runBfeBench } from "./bfe.bench.ts";
 import { runCaptureBench } from "./capture.bench.ts";
 import { runClassifyBench } from "./classify.bench.ts";
 import { runInjectBench } from "./inject.bench.ts";
+import { runReplayBench } from "./replay.bench.ts";
 import { runStackBench } from "./stack.bench.ts";
 
 const benches: Record<string, (report: (line: string) => void) => Promise<void>> = {
@@ -14,6 +15,7 @@ const benches: Record<string, (report: (line: string) => void) => Promise<void>>
   bfe: runBfeBench,
   stack: runStackBench,
   inject: runInjectBench,
+  replay: runReplayBench,
 };
 
 const selected = process.argv.slice(2).filter((a) => !a.startsWith("-"));

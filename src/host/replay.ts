@@ -12,7 +12,7 @@ import { describeError, type IpAddress, ManualClock, OpenWfpError, parseIpAddres
 import { netEventFromClassify } from "../bfe/index.ts";
 import type { NetEventHeaderInput } from "../bfe/netevents/types.ts";
 import { FileSink, formatCaptureError, openCaptureStream, PcapngWriter } from "../capture/index.ts";
-import { networkStart, PacketObserver } from "../observe/index.ts";
+import { networkStart, PacketObserver, simpleIpOffset } from "../observe/index.ts";
 import { type ClassifyRecord, Shim } from "../shim/index.ts";
 import { type CalloutAssumption, loadPolicySource, type PolicySourceSpec } from "./policy-source.ts";
 
@@ -204,20 +204,24 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
       const now = packet.timestampNs;
       if (now > clock.nowNs()) clock.setNs(now);
       if (now >= nextExpiry) {
-        shim.flows.expire(now);
+        observer.expireFlows(now);
         nextExpiry = now + 1_000_000_000n;
       }
       let permit = true;
-      const start = networkStart(packet.linkType, packet.data);
-      if (!start.ok) {
-        summary.malformed++;
-        if (summary.malformedExamples.length < 20)
-          summary.malformedExamples.push(
-            `packet ${packet.index}: ${start.error.protocol}: ${start.error.reason} at offset ${start.error.offset} (field ${start.error.field})`,
-          );
-      } else if (start.value.kind === "not-ip") summary.notIp++;
-      else {
-        const v = observer.observe(packet.data, start.value.offset, packet.data.length);
+      let ipAt = simpleIpOffset(packet.linkType, packet.data);
+      if (ipAt < 0) {
+        const start = networkStart(packet.linkType, packet.data);
+        if (!start.ok) {
+          summary.malformed++;
+          if (summary.malformedExamples.length < 20)
+            summary.malformedExamples.push(
+              `packet ${packet.index}: ${start.error.protocol}: ${start.error.reason} at offset ${start.error.offset} (field ${start.error.field})`,
+            );
+        } else if (start.value.kind === "not-ip") summary.notIp++;
+        else ipAt = start.value.offset;
+      }
+      if (ipAt >= 0) {
+        const v = observer.observe(packet.data, ipAt, packet.data.length);
         if (!v.ok) {
           summary.malformed++;
           if (summary.malformedExamples.length < 20)
@@ -273,11 +277,11 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
     source.close();
   }
   request.onProgress?.(size, size);
-  const fc = shim.flows.counters;
-  summary.flows.created = observer.counters.flowsCreated;
-  summary.flows.blocked = observer.counters.flowsBlocked;
-  summary.flows.evicted = fc.evicted;
-  summary.flows.expired = fc.expired;
+  const oc = observer.counters;
+  summary.flows.created = oc.flowsCreated;
+  summary.flows.blocked = oc.flowsBlocked;
+  summary.flows.evicted = oc.flowsEvicted;
+  summary.flows.expired = oc.flowsExpired;
   summary.droppedByFilter.push(...[...byFilter.values()].sort((a, b) => b.packets - a.packets));
   return summary;
 }

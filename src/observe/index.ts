@@ -17,4 +17,4 @@ export {
   type ObserverOptions,
   PacketObserver,
 } from "./observer.ts";
-export { type NetworkStart, networkStart } from "./link.ts";
+export { type NetworkStart, networkStart, simpleIpOffset } from "./link.ts";

@@ -50,3 +50,17 @@ export function networkStart(linkType: number, data: Uint8Array): Result<Network
       return ok({ kind: "not-ip", what: `link type ${linkType}` });
   }
 }
+
+/**
+ * `networkStart` for the frames that need no walk, as a number and without allocating: an untagged Ethernet
+ * frame carrying IPv4 or IPv6 (14), or a raw-IP link type (0). -1 for every other frame: ask
+ * `networkStart` (tags, other EtherTypes, other link types, a cut header).
+ */
+export function simpleIpOffset(linkType: number, data: Uint8Array): number {
+  if (linkType === LinkType.EN10MB) {
+    if (data.length < 14) return -1;
+    const type = ((data[12] as number) << 8) | (data[13] as number);
+    return type === EtherType.Ipv4 || type === EtherType.Ipv6 ? 14 : -1;
+  }
+  return linkType === LinkType.RAW || linkType === LinkType.IPV4 || linkType === LinkType.IPV6 ? 0 : -1;
+}

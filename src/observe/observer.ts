@@ -22,9 +22,19 @@
  * verdict; outbound, only the first fragment is indicated (F8) and the others follow it. The observer does
  * not reassemble payloads [INF]. Layers with no filter are passed without a classification (their
  * verdict is PERMIT, C15), which keeps replay cheap.
- * Flows live in a bounded LRU table (evictions and expiries counted); nothing grows with the input.
+ *
+ * Cost per packet (capture replay classifies millions): headers are read into a reused `PacketHeaders`;
+ * facts, layer data and metadata are built only when a layer with filters classifies the packet. Flows
+ * live in a bounded table with exact LRU eviction and idle expiry of non-TCP flows (each counted), keyed
+ * by numbers (`FlowIndex`) with their state in typed arrays: blocked, handshake step, established, who
+ * opened the flow, and the layer policy its authorization saw (reauthorization, G12). A shim `AleFlow` —
+ * FLOW_HANDLE, callout flow contexts — is made for a flow only when a callout filter can see it: the first
+ * time the flow is classified at a layer with a callout filter, or when it is reauthorized. Layers without
+ * callout filters classify without a flow (no FLOW_HANDLE in their metadata: only a callout reads it).
+ * Nothing grows with the input.
  */
-import type { IpAddress } from "../base/index.ts";
+import { err, type IpAddress, Ipv4Address, type Ok, ok, type Result } from "../base/index.ts";
+import { FWP_CONDITION_FLAG, FWPS_STREAM_FLAG, type Layer } from "../fwp/index.ts";
 import {
   type AleFlow,
   type ClassifyFacts,
@@ -34,19 +44,20 @@ import {
   type InterfaceFacts,
   type IpPacketInfo,
   layerOfPoint,
+  type MetadataInput,
   type PacketLabel,
   type PacketLayerData,
   packetFacts,
   packetLabel,
-  parseIpPacket,
   type Shim,
+  type ShimVerdict,
   type StreamCalloutIoPacket,
+  tcpSegmentLabel,
 } from "../shim/index.ts";
-import { FWP_CONDITION_FLAG, FWPS_STREAM_FLAG, type Layer } from "../fwp/index.ts";
-import { type Result, ok, err } from "../base/index.ts";
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type WireError } from "../wire/index.ts";
+import { FLOW_KEY_WORDS, FlowTable } from "./flow-table.ts";
+import { PacketHeaders } from "./headers.ts";
 import { LocalAddresses } from "./local.ts";
-import { LruMap } from "../shim/index.ts";
 
 const FLAG = FWP_CONDITION_FLAG;
 
@@ -66,7 +77,11 @@ export interface ObservedVerdict {
 }
 
 export interface ObserverOptions {
-  /** The host's shim: its engine holds the policy; its flow table is the ALE state. */
+  /**
+   * The host's shim: its engine holds the policy. Its flow table's capacity and idle lifetime bound the
+   * observer's flows; the AleFlows the observer makes (see the module comment) are kept by the observer,
+   * not filed in that table.
+   */
   readonly shim: Shim;
   /** The host's addresses. */
   readonly local: readonly IpAddress[];
@@ -84,20 +99,15 @@ export interface ObserverCounters {
   malformed: number;
   flowsCreated: number;
   flowsBlocked: number;
+  /** Flows pushed out of the full table (least recently used first), blocked ones included. */
+  flowsEvicted: number;
+  /** Non-TCP flows idle for longer than the idle lifetime (G4). */
+  flowsExpired: number;
   inbound: number;
   outbound: number;
   loopback: number;
   forwarded: number;
   fragments: number;
-}
-
-interface FlowState {
-  readonly flow: AleFlow | undefined;
-  blocked: boolean;
-  /** TCP: the handshake step reached (0 SYN seen, 1 SYN-ACK seen, 2 established). */
-  handshake: number;
-  /** TCP: FLOW_ESTABLISHED was indicated. */
-  established: boolean;
 }
 
 const DEFAULT_IFACE: InterfaceFacts = {
@@ -109,7 +119,101 @@ const DEFAULT_IFACE: InterfaceFacts = {
   profileId: 1,
 };
 
-const PERMIT: ObservedVerdict = Object.freeze({ permit: true, direction: "forward" as const, newFlow: false });
+type Direction = "inbound" | "outbound";
+
+// Which interface facts besides `iface` a packet's facts carry.
+const NO_INTERFACE = 0;
+const ARRIVAL = 1;
+const NEXT_HOP = 2;
+
+/** The layers of the classify points the observer uses, for one IP version. */
+interface PointLayers {
+  readonly inboundIp: Layer;
+  readonly outboundIp: Layer;
+  readonly forward: Layer;
+  readonly inboundTransport: Layer;
+  readonly outboundTransport: Layer;
+  readonly stream: Layer;
+  readonly datagramData: Layer;
+  readonly inboundIcmpError: Layer;
+  readonly outboundIcmpError: Layer;
+  readonly connectRedirect: Layer;
+  readonly authConnect: Layer;
+  readonly authRecvAccept: Layer;
+  readonly flowEstablished: Layer;
+}
+
+function pointLayers(v: 4 | 6): PointLayers {
+  const at = (p: ClassifyPoint) => layerOfPoint(p, v);
+  return {
+    inboundIp: at("INBOUND_IPPACKET"),
+    outboundIp: at("OUTBOUND_IPPACKET"),
+    forward: at("IPFORWARD"),
+    inboundTransport: at("INBOUND_TRANSPORT"),
+    outboundTransport: at("OUTBOUND_TRANSPORT"),
+    stream: at("STREAM"),
+    datagramData: at("DATAGRAM_DATA"),
+    inboundIcmpError: at("INBOUND_ICMP_ERROR"),
+    outboundIcmpError: at("OUTBOUND_ICMP_ERROR"),
+    connectRedirect: at("ALE_CONNECT_REDIRECT"),
+    authConnect: at("ALE_AUTH_CONNECT"),
+    authRecvAccept: at("ALE_AUTH_RECV_ACCEPT"),
+    flowEstablished: at("ALE_FLOW_ESTABLISHED"),
+  };
+}
+
+const LAYERS_V4 = pointLayers(4);
+const LAYERS_V6 = pointLayers(6);
+
+// Flow state bits (per slot).
+const BLOCKED = 1;
+const ESTABLISHED = 2;
+/** TCP: the handshake step reached (0 SYN seen, 1 SYN-ACK seen, 2 established), in bits 2–3. */
+const HANDSHAKE_SHIFT = 2;
+const HANDSHAKE_MASK = 3 << HANDSHAKE_SHIFT;
+/** The flow was opened from outside (authorized at ALE_AUTH_RECV_ACCEPT). */
+const OPENED_INBOUND = 16;
+/** The packet that authorized the flow was inbound (the interface facts its ALE facts carry). */
+const AUTHORIZED_BY_INBOUND = 32;
+/** The slot holds a flow. */
+const IN_USE = 64;
+/** The flow has a shim flow (`#flow`). */
+const HAS_FLOW = 128;
+/** ICMP echo flows: the type << 8 | code of the packet that authorized the flow (its ALE port facts). */
+const ICMP_SHIFT = 16;
+/** What a shim flow made for a flow whose authorization's policy no longer exists remembers instead. */
+const GONE_POLICY: object = Object.freeze({});
+
+const KEY_IPV6 = 0x80000000;
+/** 2^51 ns (26 days): relative activity times stay exact far beyond it. */
+const REBASE_AT = 1n << 51n;
+const REBASE_AT_NUMBER = 2 ** 51;
+const KEY_ECHO = 0x40000000;
+
+const KINDS: readonly ObservedDirection[] = ["inbound", "outbound", "loopback", "forward"];
+
+function frozenOk(v: ObservedVerdict): Ok<ObservedVerdict> {
+  return Object.freeze(ok(Object.freeze(v)));
+}
+
+/** The verdicts that carry no classification, made once: [kind][newFlow]. */
+const PERMITS = new Map(
+  KINDS.map((direction) => [
+    direction,
+    [frozenOk({ permit: true, direction, newFlow: false }), frozenOk({ permit: true, direction, newFlow: true })],
+  ]),
+);
+const BY_FLOW = new Map(
+  KINDS.map((direction) => [direction, frozenOk({ permit: false, direction, byFlow: true, newFlow: false })]),
+);
+
+function permitted(kind: ObservedDirection, newFlow: boolean): Ok<ObservedVerdict> {
+  return (PERMITS.get(kind) as Ok<ObservedVerdict>[])[newFlow ? 1 : 0] as Ok<ObservedVerdict>;
+}
+
+function dropped(kind: ObservedDirection, b: ShimVerdict, newFlow = false): Ok<ObservedVerdict> {
+  return ok({ permit: false, direction: kind, layer: b.layer, result: b.result, newFlow });
+}
 
 export class PacketObserver {
   readonly shim: Shim;
@@ -123,97 +227,325 @@ export class PacketObserver {
     malformed: 0,
     flowsCreated: 0,
     flowsBlocked: 0,
+    flowsEvicted: 0,
+    flowsExpired: 0,
     inbound: 0,
     outbound: 0,
     loopback: 0,
     forwarded: 0,
     fragments: 0,
   };
-  /** Flow states by key (blocked flows too), least recently used first; bounded like the shim's table. */
-  readonly #states = new LruMap<string, FlowState>();
   readonly #groups = new Map<string, boolean>();
   readonly #groupLimit: number;
-  /** Per layer: the policy object last seen and whether it had filters. */
-  readonly #emptiness = new Map<number, { policy: object; empty: boolean }>();
+  readonly #idleNs: bigint;
+
+  /** Flows (blocked ones too): state, policy serial and last activity per slot. */
+  readonly #table: FlowTable;
+  /**
+   * Non-TCP flows' last activity is kept in ns after `#base` (exact: integers below 2^53, rebased when the
+   * clock runs far from the base), so that no timestamp object is kept per flow.
+   */
+  #base: bigint | undefined = undefined;
+  #nowAt: bigint | undefined = undefined;
+  #nowRel = 0;
+  readonly #idle: number;
+  /** The shim flow of a slot with HAS_FLOW, made once a callout can see the flow. */
+  readonly #flow: (AleFlow | undefined)[];
+  /**
+   * A flow remembers the auth layer policy its authorization saw as a serial number (0: none): serials by
+   * policy object, the policies by serial (weakly: a policy nobody holds can never be current again), and
+   * the last policy and serial seen per layer.
+   */
+  readonly #serials = new WeakMap<object, number>();
+  readonly #policies = new Map<number, WeakRef<object>>();
+  #nextSerial = 0;
+  readonly #lastPolicy: (object | undefined)[] = [];
+  readonly #lastSerial: number[] = [];
+  readonly #slotOfFlow = new Map<number, number>();
+
+  // The packet being observed, and what has been built for the path it is on (reset per path).
+  readonly #h = new PacketHeaders();
+  #dir: Direction = "outbound";
+  #loopFlag = 0;
+  #labelOverride: PacketLabel | undefined = undefined;
+  #facts: ClassifyFacts | undefined = undefined;
+  #ipFacts: ClassifyFacts | undefined = undefined;
+  #layerData: PacketLayerData | undefined = undefined;
+  #meta: MetadataInput | undefined = undefined;
 
   constructor(options: ObserverOptions) {
     this.shim = options.shim;
     this.local = new LocalAddresses(options.local);
     this.iface = options.iface ?? DEFAULT_IFACE;
     this.#groupLimit = options.fragmentGroups ?? 4096;
+    this.#idleNs = this.shim.flows.idleNs;
+    this.#idle = Number(this.#idleNs);
+    const capacity = this.shim.flows.capacity;
+    this.#table = new FlowTable(capacity);
+    this.#flow = new Array<AleFlow | undefined>(capacity).fill(undefined);
     const previous = this.shim.flows.onFlowEnd;
     this.shim.flows.onFlowEnd = (flow, why) => {
-      this.#states.delete(flow.key);
+      // A flow of ours ended elsewhere (a reauthorization blocked it, a callout service closed it).
+      const slot = this.#slotOfFlow.get(Number(flow.flowHandle));
+      if (slot !== undefined && this.#flow[slot] === flow) this.#free(slot);
       previous?.(flow, why);
     };
   }
 
-  /** Live flows (the shim's table plus blocked flows it does not hold). */
+  /** Live flows, blocked ones included. */
   get flowCount(): number {
-    return this.#states.size;
+    return this.#table.size;
   }
 
   /** Observes the IP packet at bytes[offset, end) at time `nowNs` (the shim's clock should read the same). */
   observe(bytes: Uint8Array, offset = 0, end = bytes.length): Result<ObservedVerdict, WireError> {
     this.counters.packets++;
-    const parsed = parseIpPacket(bytes, offset, end);
-    if (!parsed.ok) {
+    const h = this.#h;
+    const error = h.read(bytes, offset, end);
+    if (error !== undefined) {
       this.counters.malformed++;
-      return err(parsed.error);
+      return err(error);
     }
-    const p = parsed.value;
-    const srcLocal = this.local.has(p.src);
-    const dstLocal =
-      this.local.has(p.dst) || p.dst.isMulticast() || (p.dst.version === 4 && p.dst.value === 0xffffffff);
-    let v: ObservedVerdict;
-    if (srcLocal && this.local.has(p.dst)) {
+    let srcLocal: boolean;
+    let dstIsLocal: boolean;
+    let dstLocal: boolean;
+    if (h.version === 4) {
+      srcLocal = this.local.hasV4(h.src4);
+      dstIsLocal = this.local.hasV4(h.dst4);
+      dstLocal = dstIsLocal || h.dst4 >>> 28 === 0xe || h.dst4 === 0xffffffff;
+    } else {
+      srcLocal = this.local.has(h.src);
+      dstIsLocal = this.local.has(h.dst);
+      dstLocal = dstIsLocal || h.dst.isMulticast();
+    }
+    let v: Ok<ObservedVerdict>;
+    if (srcLocal && dstIsLocal) {
       this.counters.loopback++;
-      v = this.#path(bytes, p, "outbound", FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK, "loopback");
-      if (v.permit) v = this.#path(bytes, p, "inbound", FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK, "loopback");
+      v = this.#path("outbound", FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK, "loopback");
+      if (v.value.permit) v = this.#path("inbound", FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK, "loopback");
     } else if (srcLocal) {
       this.counters.outbound++;
-      v = this.#path(bytes, p, "outbound", 0, "outbound");
+      v = this.#path("outbound", 0, "outbound");
     } else if (dstLocal) {
       this.counters.inbound++;
-      v = this.#path(bytes, p, "inbound", 0, "inbound");
+      v = this.#path("inbound", 0, "inbound");
     } else {
       this.counters.forwarded++;
-      v = this.#forward(bytes, p);
+      v = this.#forward();
     }
-    if (v.permit) this.counters.permitted++;
+    if (v.value.permit) this.counters.permitted++;
     else {
       this.counters.dropped++;
-      if (v.byFlow === true) this.counters.droppedByFlow++;
+      if (v.value.byFlow === true) this.counters.droppedByFlow++;
     }
-    return ok(v);
+    return v;
   }
 
-  #empty(layer: Layer): boolean {
-    const policy = this.shim.engine.layerPolicy(layer);
-    const cached = this.#emptiness.get(layer.runtimeId);
-    if (cached !== undefined && cached.policy === policy) return cached.empty;
-    const empty = policy.sublayers.every((s) => s.filters.length === 0);
-    this.#emptiness.set(layer.runtimeId, { policy, empty });
-    return empty;
+  /** Removes non-TCP flows idle for longer than the idle lifetime (G4) at `nowNs`; returns how many. */
+  expireFlows(nowNs: bigint): number {
+    return this.#sweep(this.#relative(nowNs));
   }
 
-  /** Classifies at a point unless its layer has no filter; returns the blocking result, or undefined. */
-  #at(point: ClassifyPoint, input: ClassifyInput): { layer: Layer; result: ClassifyResult } | undefined {
-    const layer = layerOfPoint(point, input.facts.ipVersion);
-    if (this.#empty(layer)) return undefined;
+  #sweep(nowRel: number): number {
+    // In slot order (the memory's), not use order: a sweep reads every flow.
+    const table = this.#table;
+    let n = 0;
+    for (let s = 0; s < table.capacity; s++) {
+      if ((table.state(s) & (IN_USE | BLOCKED)) === IN_USE && this.#expired(s, nowRel)) {
+        this.counters.flowsExpired++;
+        this.#free(s);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** The clock's time in ns after `#base`, computed once per clock reading. */
+  #now(): number {
+    const now = this.shim.clock.nowNs();
+    if (now === this.#nowAt) return this.#nowRel;
+    const rel = this.#relative(now);
+    this.#nowAt = now;
+    this.#nowRel = rel;
+    return rel;
+  }
+
+  #relative(now: bigint): number {
+    if (this.#base === undefined) this.#base = now;
+    const d = now - this.#base;
+    if (d <= REBASE_AT && d >= -REBASE_AT) return Number(d);
+    // Far from the base: what has idled out goes, then every activity moves to the new base (exactly, for
+    // idle lifetimes below 2^51 ns: the flows left are younger than that).
+    const rel = Number(d);
+    this.#sweep(rel);
+    this.#base = now;
+    const table = this.#table;
+    for (let s = table.oldest(); s !== -1; s = table.younger(s)) {
+      table.setTime(s, Math.max(table.time(s) - rel, -REBASE_AT_NUMBER));
+    }
+    this.#nowAt = undefined;
+    return 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // What a classification is built from, made on first use for the path being walked
+  // ---------------------------------------------------------------------------------------------
+
+  #startPath(direction: Direction, loopFlag: number): void {
+    this.#dir = direction;
+    this.#loopFlag = loopFlag;
+    this.#labelOverride = undefined;
+    this.#facts = undefined;
+    this.#ipFacts = undefined;
+    this.#layerData = undefined;
+    this.#meta = undefined;
+  }
+
+  /** Facts at the transport and ALE layers: the packet's, with the interface it arrives on or leaves by. */
+  #packetFacts(): ClassifyFacts {
+    this.#facts ??= this.#factsOf(this.#dir, this.#dir === "inbound" ? ARRIVAL : NEXT_HOP);
+    return this.#facts;
+  }
+
+  /** Facts at the IP packet layer. */
+  #packetIpFacts(): ClassifyFacts {
+    this.#ipFacts ??= this.#factsOf(this.#dir, NO_INTERFACE);
+    return this.#ipFacts;
+  }
+
+  /**
+   * packetFacts of the packet travelling in `direction`, with the arrival or next-hop interface or neither:
+   * for a packet the fast path read, built from its numbers (the same facts, without the IpPacketInfo).
+   */
+  #factsOf(direction: Direction, which: number): ClassifyFacts {
+    const h = this.#h;
+    const iface = this.iface;
+    const flags = this.#loopFlag;
+    if (!h.fast) {
+      return packetFacts(h.info(), direction, {
+        iface,
+        ...(which === ARRIVAL ? { arrivalInterface: iface } : which === NEXT_HOP ? { nextHopInterface: iface } : {}),
+        flags,
+      });
+    }
+    const inbound = direction === "inbound";
+    const localAddress = new Ipv4Address(inbound ? h.dst4 : h.src4);
+    const remoteAddress = new Ipv4Address(inbound ? h.src4 : h.dst4);
+    const localPort = inbound ? h.dstPort : h.srcPort;
+    const remotePort = inbound ? h.srcPort : h.dstPort;
+    const protocol = h.protocol;
+    if (which === ARRIVAL) {
+      return {
+        ipVersion: 4,
+        direction,
+        protocol,
+        localAddress,
+        remoteAddress,
+        localPort,
+        remotePort,
+        iface,
+        arrivalInterface: iface,
+        flags,
+      };
+    }
+    if (which === NEXT_HOP) {
+      return {
+        ipVersion: 4,
+        direction,
+        protocol,
+        localAddress,
+        remoteAddress,
+        localPort,
+        remotePort,
+        iface,
+        nextHopInterface: iface,
+        flags,
+      };
+    }
+    return { ipVersion: 4, direction, protocol, localAddress, remoteAddress, localPort, remotePort, iface, flags };
+  }
+
+  #label(): PacketLabel {
+    const override = this.#labelOverride;
+    if (override !== undefined) return override;
+    const h = this.#h;
+    if (!h.fast) return packetLabel(h.info());
+    return h.tcpFlags >= 0 ? tcpSegmentLabel(h.tcpFlags, h.payloadLength) : "datagram";
+  }
+
+  #packetLayerData(): PacketLayerData {
+    let d = this.#layerData;
+    if (d === undefined) {
+      const h = this.#h;
+      const dataOffset = this.#dir === "inbound" ? h.offset + h.ipHeaderLength : h.offset;
+      // Written out rather than spread: this is built for every packet a layer classifies.
+      d = h.transport
+        ? {
+            kind: "packet",
+            bytes: h.bytes,
+            ipOffset: h.offset,
+            transportOffset: h.transportOffset,
+            payloadOffset: h.transportOffset + h.transportHeaderLength,
+            end: h.offset + h.length,
+            dataOffset,
+          }
+        : { kind: "packet", bytes: h.bytes, ipOffset: h.offset, end: h.offset + h.length, dataOffset };
+      this.#layerData = d;
+    }
+    return d;
+  }
+
+  /** Metadata at the transport, ALE, stream-less upper layers. */
+  #upperMeta(): MetadataInput {
+    let m = this.#meta;
+    if (m === undefined) {
+      const h = this.#h;
+      const packetDirection = this.#dir === "inbound" ? 1 : 0;
+      m = h.transport
+        ? {
+            ipHeaderSize: h.ipHeaderLength,
+            transportHeaderSize: h.transportHeaderLength,
+            compartmentId: 1,
+            packetDirection,
+          }
+        : { ipHeaderSize: h.ipHeaderLength, compartmentId: 1, packetDirection };
+      this.#meta = m;
+    }
+    return m;
+  }
+
+  #ipMeta(): MetadataInput {
+    return { ipHeaderSize: this.#h.ipHeaderLength, compartmentId: 1 };
+  }
+
+  /** True when the layer holds a filter (an empty one permits without a classification, C15). */
+  #live(layer: Layer): boolean {
+    return !this.shim.layerPlan(layer).empty;
+  }
+
+  /** Classifies at `layer`; the verdict when it blocked, else undefined. */
+  #blocks(layer: Layer, input: ClassifyInput): ShimVerdict | undefined {
     const v = this.shim.classify(layer, input);
-    return v.permit ? undefined : { layer, result: v.result };
+    return v.permit ? undefined : v;
   }
 
-  #forward(bytes: Uint8Array, p: IpPacketInfo): ObservedVerdict {
+  // ---------------------------------------------------------------------------------------------
+  // Paths
+  // ---------------------------------------------------------------------------------------------
+
+  #forward(): Ok<ObservedVerdict> {
+    const h = this.#h;
+    const layer = (h.version === 4 ? LAYERS_V4 : LAYERS_V6).forward;
+    if (!this.#live(layer)) return permitted("forward", false);
+    const p = h.info();
     const layerData: PacketLayerData = {
       kind: "packet",
-      bytes,
+      bytes: h.bytes,
       ipOffset: p.offset,
       end: p.offset + p.length,
       dataOffset: p.offset,
     };
-    const blocked = this.#at("IPFORWARD", {
+    const blocked = this.#blocks(layer, {
       facts: {
         ipVersion: p.version,
         sourceAddress: p.src,
@@ -226,8 +558,7 @@ export class PacketObserver {
       logDirection: "none",
       layerData,
     });
-    if (blocked === undefined) return PERMIT;
-    return { permit: false, direction: "forward", layer: blocked.layer, result: blocked.result, newFlow: false };
+    return blocked === undefined ? permitted("forward", false) : dropped("forward", blocked);
   }
 
   #fragmentKey(p: IpPacketInfo): string {
@@ -242,353 +573,431 @@ export class PacketObserver {
     this.#groups.set(key, permit);
   }
 
-  #path(
-    bytes: Uint8Array,
-    p: IpPacketInfo,
-    direction: "inbound" | "outbound",
-    loopFlag: number,
-    kind: ObservedDirection,
-  ): ObservedVerdict {
-    const t = p.transport;
+  #path(direction: Direction, loopFlag: number, kind: ObservedDirection): Ok<ObservedVerdict> {
+    this.#startPath(direction, loopFlag);
+    const h = this.#h;
     const inbound = direction === "inbound";
-    const iface = this.iface;
-    let label: PacketLabel = packetLabel(p);
-    const layerData: PacketLayerData = {
-      kind: "packet",
-      bytes,
-      ipOffset: p.offset,
-      ...(t !== undefined ? { transportOffset: t.offset, payloadOffset: t.offset + t.headerLength } : {}),
-      end: p.offset + p.length,
-      dataOffset: inbound ? p.offset + p.ipHeaderLength : p.offset,
-    };
-    const ipMeta = { ipHeaderSize: p.ipHeaderLength, compartmentId: 1 };
-    const drop = (b: { layer: Layer; result: ClassifyResult }): ObservedVerdict => ({
-      permit: false,
-      direction: kind,
-      layer: b.layer,
-      result: b.result,
-      newFlow: false,
-    });
-    const ipFacts = packetFacts(p, direction, { iface, flags: loopFlag });
-    if (p.fragment !== undefined) {
+    const inboundIp = (h.version === 4 ? LAYERS_V4 : LAYERS_V6).inboundIp;
+    if (h.fragment) {
       this.counters.fragments++;
+      const p = h.info();
       const key = this.#fragmentKey(p);
-      if (inbound) {
-        const a = this.#at("INBOUND_IPPACKET", { facts: ipFacts, packet: "fragment", layerData, metadata: ipMeta });
-        if (a !== undefined) return drop(a);
-        const b = this.#at("INBOUND_IPPACKET", {
+      if (inbound && this.#live(inboundIp)) {
+        const ipFacts = this.#packetIpFacts();
+        const layerData = this.#packetLayerData();
+        const a = this.#blocks(inboundIp, { facts: ipFacts, packet: "fragment", layerData, metadata: this.#ipMeta() });
+        if (a !== undefined) return dropped(kind, a);
+        const b = this.#blocks(inboundIp, {
           facts: { ...ipFacts, flags: loopFlag | FLAG.FWP_CONDITION_FLAG_IS_FRAGMENT },
           packet: "fragment",
           layerData,
-          metadata: ipMeta,
+          metadata: this.#ipMeta(),
         });
-        if (b !== undefined) return drop(b);
+        if (b !== undefined) return dropped(kind, b);
       }
-      if (p.fragment.offset !== 0 || t === undefined) {
+      if (p.fragment?.offset !== 0 || p.transport === undefined) {
         const group = this.#groups.get(key);
-        if (group === false) return { permit: false, direction: kind, byFlow: true, newFlow: false };
-        return { permit: true, direction: kind, newFlow: false };
+        if (group === false) return BY_FLOW.get(kind) as Ok<ObservedVerdict>;
+        return permitted(kind, false);
       }
-      label = "reassembled";
-      if (inbound) {
-        const r = this.#at("INBOUND_IPPACKET", {
-          facts: { ...ipFacts, flags: loopFlag | FLAG.FWP_CONDITION_FLAG_IS_REASSEMBLED },
-          packet: label,
-          layerData,
-          metadata: ipMeta,
+      this.#labelOverride = "reassembled";
+      if (inbound && this.#live(inboundIp)) {
+        const r = this.#blocks(inboundIp, {
+          facts: { ...this.#packetIpFacts(), flags: loopFlag | FLAG.FWP_CONDITION_FLAG_IS_REASSEMBLED },
+          packet: "reassembled",
+          layerData: this.#packetLayerData(),
+          metadata: this.#ipMeta(),
         });
         if (r !== undefined) {
           this.#rememberGroup(key, false);
-          return drop(r);
+          return dropped(kind, r);
         }
       }
-      const v = this.#upper(bytes, p, direction, loopFlag, kind, label, layerData);
-      this.#rememberGroup(key, v.permit);
+      const v = this.#upper(direction, kind);
+      this.#rememberGroup(key, v.value.permit);
       return v;
     }
-    if (inbound) {
-      const a = this.#at("INBOUND_IPPACKET", { facts: ipFacts, packet: label, layerData, metadata: ipMeta });
-      if (a !== undefined) return drop(a);
+    if (inbound && this.#live(inboundIp)) {
+      const a = this.#blocks(inboundIp, {
+        facts: this.#packetIpFacts(),
+        packet: this.#label(),
+        layerData: this.#packetLayerData(),
+        metadata: this.#ipMeta(),
+      });
+      if (a !== undefined) return dropped(kind, a);
     }
-    return this.#upper(bytes, p, direction, loopFlag, kind, label, layerData);
+    return this.#upper(direction, kind);
   }
 
   /** The transport and ALE layers (and, outbound, the IP packet layer last). */
-  #upper(
-    bytes: Uint8Array,
-    p: IpPacketInfo,
-    direction: "inbound" | "outbound",
-    loopFlag: number,
-    kind: ObservedDirection,
-    label: PacketLabel,
-    layerData: PacketLayerData,
-  ): ObservedVerdict {
+  #upper(direction: Direction, kind: ObservedDirection): Ok<ObservedVerdict> {
+    const h = this.#h;
     const inbound = direction === "inbound";
-    const iface = this.iface;
-    const t = p.transport;
-    const facts = packetFacts(p, direction, {
-      iface,
-      ...(inbound ? { arrivalInterface: iface } : { nextHopInterface: iface }),
-      flags: loopFlag,
-    });
-    const drop = (b: { layer: Layer; result: ClassifyResult }, newFlow = false): ObservedVerdict => ({
-      permit: false,
-      direction: kind,
-      layer: b.layer,
-      result: b.result,
-      newFlow,
-    });
-    const meta = {
-      ipHeaderSize: p.ipHeaderLength,
-      ...(t !== undefined ? { transportHeaderSize: t.headerLength } : {}),
-      compartmentId: 1,
-      packetDirection: inbound ? 1 : 0,
-    };
-    const icmpError = t?.icmpError === true;
-    if (icmpError) return this.#icmpError(p, facts, direction, kind, layerData, meta);
-    const flowKey = this.#flowKey(p, direction);
-    let state = flowKey === undefined ? undefined : this.#states.touch(flowKey);
-    if (state !== undefined && state.flow !== undefined && state.flow.state === "closed") {
-      this.#states.delete(flowKey as string);
-      state = undefined;
+    const L = h.version === 4 ? LAYERS_V4 : LAYERS_V6;
+    if (h.icmpError) return this.#icmpError(direction, kind);
+    const keyed = this.#writeKey(direction);
+    let slot = -1;
+    if (keyed) {
+      slot = this.#table.find();
+      if (slot >= 0) slot = this.#revisit(slot);
     }
-    if (state?.blocked === true) return { permit: false, direction: kind, byFlow: true, newFlow: false };
-    const isTcp = t?.tcpFlags !== undefined;
-    const flags = t?.tcpFlags ?? 0;
+    if (slot >= 0 && (this.#table.state(slot) & BLOCKED) !== 0) return BY_FLOW.get(kind) as Ok<ObservedVerdict>;
+    const isTcp = h.tcpFlags >= 0;
+    const flags = isTcp ? h.tcpFlags : 0;
     let newFlow = false;
-    if (state === undefined && flowKey !== undefined) {
+    if (slot < 0 && keyed) {
       // Who opened the flow: its first packet, except that a SYN-ACK means the other side did.
       const synAck = isTcp && (flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK);
-      const opener: "inbound" | "outbound" = synAck ? (inbound ? "outbound" : "inbound") : direction;
-      if (inbound && opener === "inbound") {
-        const tr = this.#at("INBOUND_TRANSPORT", {
-          facts,
-          packet: label,
-          layerData,
-          metadata: { ...meta, aleClassifyRequired: true },
+      const opener: Direction = synAck ? (inbound ? "outbound" : "inbound") : direction;
+      if (inbound && opener === "inbound" && this.#live(L.inboundTransport)) {
+        const tr = this.#blocks(L.inboundTransport, {
+          facts: this.#packetFacts(),
+          packet: this.#label(),
+          layerData: this.#packetLayerData(),
+          metadata: { ...this.#upperMeta(), aleClassifyRequired: true },
         });
-        if (tr !== undefined) return drop(tr);
+        if (tr !== undefined) return dropped(kind, tr);
       }
-      const created = this.#authorize(
-        p,
-        facts,
-        opener,
-        direction,
-        label,
-        layerData,
-        meta,
-        flowKey,
-        isTcp ? (flags & TCP_SYN ? 0 : 2) : 2,
-      );
-      if (created.blocked !== undefined) return drop(created.blocked, true);
-      state = created.state;
+      const created = this.#authorize(direction, opener, isTcp ? (flags & TCP_SYN ? 0 : 2) : 2);
+      if (typeof created !== "number") return dropped(kind, created, true);
+      slot = created;
       newFlow = true;
-      if (!(inbound && opener === "inbound")) {
-        if (inbound) {
-          const tr = this.#at("INBOUND_TRANSPORT", {
-            facts,
-            packet: label,
-            layerData,
-            metadata: meta,
-            ...(state.flow !== undefined ? { flow: state.flow } : {}),
-          });
-          if (tr !== undefined) return drop(tr, true);
-        }
+      if (inbound && opener !== "inbound" && this.#live(L.inboundTransport)) {
+        const tr = this.#blocks(L.inboundTransport, this.#upperInput(slot, L.inboundTransport));
+        if (tr !== undefined) return dropped(kind, tr, true);
       }
     } else if (inbound) {
-      const tr = this.#at("INBOUND_TRANSPORT", {
-        facts,
-        packet: label,
-        layerData,
-        metadata: meta,
-        ...(state?.flow !== undefined ? { flow: state.flow } : {}),
-      });
-      if (tr !== undefined) return drop(tr);
-      if (state?.flow !== undefined && this.shim.reauthorizationDue(state.flow)) {
-        const r = this.shim.reauthorize(state.flow, {
-          facts: { ...state.flow.facts, direction },
-          packet: label,
-          layerData,
-          metadata: meta,
-        });
-        if (!r.permit) {
-          state.blocked = true;
-          return { permit: false, direction: kind, layer: r.layer, result: r.result, newFlow: false };
-        }
+      if (this.#live(L.inboundTransport)) {
+        const tr = this.#blocks(L.inboundTransport, this.#upperInput(slot, L.inboundTransport));
+        if (tr !== undefined) return dropped(kind, tr);
       }
-    } else if (state?.flow !== undefined && this.shim.reauthorizationDue(state.flow)) {
-      const r = this.shim.reauthorize(state.flow, {
-        facts: { ...state.flow.facts, direction },
-        packet: label,
-        layerData,
-        metadata: meta,
-      });
-      if (!r.permit) {
-        state.blocked = true;
-        return { permit: false, direction: kind, layer: r.layer, result: r.result, newFlow: false };
+      if (slot >= 0) {
+        const r = this.#reauthorizeIfDue(slot, kind);
+        if (r !== undefined) return r;
+      }
+    } else if (slot >= 0) {
+      const r = this.#reauthorizeIfDue(slot, kind);
+      if (r !== undefined) return r;
+    }
+    // TCP handshake: FLOW_ESTABLISHED with the opener's final ACK (outbound before transport, inbound after).
+    if (isTcp && slot >= 0) {
+      let bits = this.#table.state(slot);
+      if ((bits & ESTABLISHED) === 0) {
+        let step = (bits & HANDSHAKE_MASK) >>> HANDSHAKE_SHIFT;
+        if (flags & TCP_SYN) step = flags & TCP_ACK ? Math.max(step, 1) : 0;
+        else if (flags & TCP_ACK && step >= 1) step = 2;
+        bits = (bits & ~HANDSHAKE_MASK) | (step << HANDSHAKE_SHIFT);
+        const fromOpener = ((bits & OPENED_INBOUND) !== 0) === inbound;
+        if (step === 2 && fromOpener) bits |= ESTABLISHED;
+        this.#table.setState(slot, bits);
+        if ((bits & ESTABLISHED) !== 0 && this.#live(L.flowEstablished)) this.#established(slot, direction, "ACK");
       }
     }
-    // TCP handshake: FLOW_ESTABLISHED with the final ACK (outbound before transport, inbound after).
-    if (isTcp && state !== undefined && !state.established) {
-      if (flags & TCP_SYN) state.handshake = flags & TCP_ACK ? Math.max(state.handshake, 1) : 0;
-      else if (flags & TCP_ACK && state.handshake >= 1) state.handshake = 2;
-      if (state.handshake === 2) {
-        const finalAckFromOpener = state.flow !== undefined && direction === state.flow.direction;
-        if (finalAckFromOpener || state.flow === undefined) {
-          state.established = true;
-          if (state.flow !== undefined) this.#established(state.flow, direction, "ACK", layerData, meta);
-        }
-      }
-    }
-    const flow = state?.flow;
-    const withFlow = flow !== undefined ? { flow } : {};
     if (isTcp) {
-      const payload = t?.payloadLength ?? 0;
-      if (payload > 0 || flags & (TCP_FIN | TCP_RST)) {
-        const streamBlock = this.#stream(bytes, p, direction, facts, flags, label, flow);
-        if (streamBlock !== undefined) return drop(streamBlock, newFlow);
+      if ((h.payloadLength > 0 || flags & (TCP_FIN | TCP_RST)) && this.#live(L.stream)) {
+        const streamBlock = this.#stream(direction, flags, slot, L.stream);
+        if (streamBlock !== undefined) return dropped(kind, streamBlock, newFlow);
       }
-    } else if (flowKey !== undefined) {
-      const dd = this.#at("DATAGRAM_DATA", { facts, packet: label, layerData, metadata: meta, ...withFlow });
-      if (dd !== undefined) return drop(dd, newFlow);
+    } else if (keyed && this.#live(L.datagramData)) {
+      const dd = this.#blocks(L.datagramData, this.#upperInput(slot, L.datagramData));
+      if (dd !== undefined) return dropped(kind, dd, newFlow);
     }
     if (!inbound) {
-      const ot = this.#at("OUTBOUND_TRANSPORT", { facts, packet: label, layerData, metadata: meta, ...withFlow });
-      if (ot !== undefined) return drop(ot, newFlow);
-      const oi = this.#at("OUTBOUND_IPPACKET", {
-        facts: packetFacts(p, "outbound", { iface, nextHopInterface: iface, flags: loopFlag }),
-        packet: label,
-        layerData,
-        metadata: {
-          ipHeaderSize: p.ipHeaderLength,
-          ...(t !== undefined ? { transportHeaderSize: t.headerLength } : {}),
-          compartmentId: 1,
-        },
-      });
-      if (oi !== undefined) return drop(oi, newFlow);
-    } else if (flowKey === undefined) {
-      // No flow key (an unknown protocol): transport only.
-      const tr = this.#at("INBOUND_TRANSPORT", { facts, packet: label, layerData, metadata: meta });
-      if (tr !== undefined) return drop(tr);
+      if (this.#live(L.outboundTransport)) {
+        const ot = this.#blocks(L.outboundTransport, this.#upperInput(slot, L.outboundTransport));
+        if (ot !== undefined) return dropped(kind, ot, newFlow);
+      }
+      if (this.#live(L.outboundIp)) {
+        const oi = this.#blocks(L.outboundIp, {
+          facts: this.#packetFacts(),
+          packet: this.#label(),
+          layerData: this.#packetLayerData(),
+          metadata: {
+            ipHeaderSize: h.ipHeaderLength,
+            ...(h.transport ? { transportHeaderSize: h.transportHeaderLength } : {}),
+            compartmentId: 1,
+          },
+        });
+        if (oi !== undefined) return dropped(kind, oi, newFlow);
+      }
     }
-    return { permit: true, direction: kind, newFlow };
+    return permitted(kind, newFlow);
   }
 
-  /** The ALE key of a packet's flow: TCP/UDP 5-tuple from the local end, ICMP echo by (remote, id). */
-  #flowKey(p: IpPacketInfo, direction: "inbound" | "outbound"): string | undefined {
-    const t = p.transport;
-    if (t === undefined) return undefined;
-    const local = addressKey(direction === "inbound" ? p.dst : p.src);
-    const remote = addressKey(direction === "inbound" ? p.src : p.dst);
-    if (t.icmpId !== undefined) return `i|${local}|${remote}|${t.icmpId}`;
-    if (t.srcPort === undefined || t.dstPort === undefined) return undefined;
-    const lp = direction === "inbound" ? t.dstPort : t.srcPort;
-    const rp = direction === "inbound" ? t.srcPort : t.dstPort;
-    return `${p.protocol}|${local}|${lp}|${remote}|${rp}`;
+  /** The input of a transport or datagram-data classification, with the flow when a callout can see it. */
+  #upperInput(slot: number, layer: Layer): ClassifyInput {
+    const flow = slot >= 0 ? this.#flowFor(slot, layer) : undefined;
+    const facts = this.#packetFacts();
+    const packet = this.#label();
+    const layerData = this.#packetLayerData();
+    const metadata = this.#upperMeta();
+    return flow !== undefined ? { facts, packet, layerData, metadata, flow } : { facts, packet, layerData, metadata };
   }
 
-  /** ALE authorization of a new flow (connect or recv-accept), FLOW_ESTABLISHED for non-TCP. */
-  #authorize(
-    p: IpPacketInfo,
-    facts: ClassifyFacts,
-    opener: "inbound" | "outbound",
-    direction: "inbound" | "outbound",
-    label: PacketLabel,
-    layerData: PacketLayerData,
-    meta: Record<string, unknown>,
-    key: string,
-    handshake: number,
-  ):
-    | { state: FlowState; blocked?: undefined }
-    | { blocked: { layer: Layer; result: ClassifyResult }; state?: undefined } {
+  // ---------------------------------------------------------------------------------------------
+  // Flows
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Writes the packet's ALE flow key (seen from the local end) into the index's key: TCP/UDP by protocol,
+   * addresses and ports, ICMP echo by addresses and identifier. False when the packet has none.
+   */
+  #writeKey(direction: Direction): boolean {
+    const h = this.#h;
+    if (!h.transport) return false;
+    const inbound = direction === "inbound";
+    let w0: number;
+    let w1: number;
+    if (h.icmpId >= 0) {
+      w0 = KEY_ECHO | h.protocol;
+      w1 = h.icmpId;
+    } else if (h.srcPort >= 0 && h.dstPort >= 0) {
+      w0 = h.protocol;
+      w1 = inbound ? (h.dstPort << 16) | h.srcPort : (h.srcPort << 16) | h.dstPort;
+    } else {
+      return false;
+    }
+    const k = this.#table.key;
+    if (h.version === 4) {
+      k[0] = w0;
+      k[1] = w1;
+      k[2] = inbound ? h.dst4 : h.src4;
+      k[3] = inbound ? h.src4 : h.dst4;
+      for (let i = 4; i < FLOW_KEY_WORDS; i++) k[i] = 0;
+    } else {
+      k[0] = KEY_IPV6 | w0;
+      k[1] = w1;
+      const p = h.info();
+      writeWords(k, 2, inbound ? p.dst : p.src);
+      writeWords(k, 6, inbound ? p.src : p.dst);
+    }
+    return true;
+  }
+
+  /** A found flow: gone if its shim flow was closed or it idled out (then -1), else touched. */
+  #revisit(slot: number): number {
+    const table = this.#table;
+    const flow = (table.state(slot) & HAS_FLOW) !== 0 ? this.#flow[slot] : undefined;
+    if (flow !== undefined && flow.state === "closed") {
+      this.#free(slot);
+      return -1;
+    }
+    if (table.protocolOf(slot) !== 6) {
+      const now = this.#now();
+      if (this.#expired(slot, now)) {
+        this.counters.flowsExpired++;
+        this.#free(slot);
+        return -1;
+      }
+      table.setTime(slot, now);
+    }
+    table.touch(slot);
+    if (flow !== undefined) flow.lastActivityNs = this.shim.clock.nowNs();
+    return slot;
+  }
+
+  /** A permitted non-TCP flow idle for longer than the idle lifetime at `nowRel` (blocked flows stay). */
+  #expired(slot: number, nowRel: number): boolean {
+    const table = this.#table;
+    return (
+      table.protocolOf(slot) !== 6 && (table.state(slot) & BLOCKED) === 0 && nowRel - table.time(slot) > this.#idle
+    );
+  }
+
+  /** A slot for the flow in the key, evicting the least recently used flow when the table is full. */
+  #file(bits: number): number {
+    const table = this.#table;
+    if (table.size >= table.capacity) {
+      this.counters.flowsEvicted++;
+      this.#free(table.oldest());
+    }
+    const slot = table.insert(bits | IN_USE);
+    if (table.protocolOf(slot) !== 6) table.setTime(slot, this.#now());
+    return slot;
+  }
+
+  /** Forgets a flow, closing its shim flow (flowDeleteFn runs for its contexts, D17). */
+  #free(slot: number): void {
+    const table = this.#table;
+    const flow = (table.state(slot) & HAS_FLOW) !== 0 ? this.#flow[slot] : undefined;
+    table.remove(slot);
+    if (flow !== undefined) {
+      this.#flow[slot] = undefined;
+      this.#slotOfFlow.delete(Number(flow.flowHandle));
+      if (flow.state !== "closed") this.shim.closeFlow(flow);
+    }
+  }
+
+  /** The serial of `layer`'s current policy (`current`, when the caller has just read it). */
+  #serialOf(layer: Layer, current?: object): number {
+    const policy = current ?? this.shim.policyOf(layer);
+    const id = layer.runtimeId;
+    if (this.#lastPolicy[id] === policy) return this.#lastSerial[id] as number;
+    let serial = this.#serials.get(policy);
+    if (serial === undefined) {
+      serial = ++this.#nextSerial;
+      this.#serials.set(policy, serial);
+      if (this.#policies.size >= 1024) {
+        for (const [k, ref] of this.#policies) if (ref.deref() === undefined) this.#policies.delete(k);
+      }
+      this.#policies.set(serial, new WeakRef(policy));
+    }
+    this.#lastPolicy[id] = policy;
+    this.#lastSerial[id] = serial;
+    return serial;
+  }
+
+  #authLayer(slot: number): Layer {
+    const L = this.#h.version === 4 ? LAYERS_V4 : LAYERS_V6;
+    return (this.#table.state(slot) & OPENED_INBOUND) !== 0 ? L.authRecvAccept : L.authConnect;
+  }
+
+  /**
+   * The ALE facts of a flow's authorization — the local end's addresses and ports, the opener's
+   * direction, the interface facts of the packet that authorized it — rebuilt from a packet of the flow
+   * (same key, so the same addresses and ports; for ICMP the authorizing packet's type and code).
+   */
+  #aleFacts(slot: number): ClassifyFacts {
+    const bits = this.#table.state(slot);
+    const f = this.#factsOf(this.#dir, (bits & AUTHORIZED_BY_INBOUND) !== 0 ? ARRIVAL : NEXT_HOP);
+    const direction: Direction = (bits & OPENED_INBOUND) !== 0 ? "inbound" : "outbound";
+    if (this.#h.icmpType < 0) return { ...f, direction };
+    const icmp = bits >>> ICMP_SHIFT;
+    return { ...f, direction, localPort: icmp >>> 8, remotePort: icmp & 0xff };
+  }
+
+  /** The flow's shim flow: the one it has, or a new one when a callout filter at `layer` can see it. */
+  #flowFor(slot: number, layer: Layer): AleFlow | undefined {
+    if ((this.#table.state(slot) & HAS_FLOW) !== 0) return this.#flow[slot];
+    if (!this.shim.layerPlan(layer).callouts) return undefined;
+    return this.#materialize(slot);
+  }
+
+  #materialize(slot: number): AleFlow {
+    const table = this.#table;
+    const bits = table.state(slot);
+    const flow = this.shim.createFlow(
+      "",
+      this.#authLayer(slot),
+      this.#aleFacts(slot),
+      (bits & OPENED_INBOUND) !== 0 ? "inbound" : "outbound",
+      this.#h.protocol,
+    );
+    const serial = table.serial(slot);
+    flow.policy = this.#policies.get(serial)?.deref() ?? GONE_POLICY;
+    if (table.protocolOf(slot) !== 6) flow.lastActivityNs = (this.#base ?? 0n) + BigInt(table.time(slot));
+    table.setState(slot, bits | HAS_FLOW);
+    this.#flow[slot] = flow;
+    this.#slotOfFlow.set(Number(flow.flowHandle), slot);
+    return flow;
+  }
+
+  /**
+   * A filter was added to or removed from the layer where the flow was authorized: reauthorizes it with
+   * this packet (G7–G12). A block ends the flow (the next packet starts a new one) and drops the packet.
+   */
+  #reauthorizeIfDue(slot: number, kind: ObservedDirection): Ok<ObservedVerdict> | undefined {
+    let flow = (this.#table.state(slot) & HAS_FLOW) !== 0 ? this.#flow[slot] : undefined;
+    if (flow !== undefined) {
+      if (!this.shim.reauthorizationDue(flow)) return undefined;
+    } else {
+      if (this.#table.serial(slot) === this.#serialOf(this.#authLayer(slot))) return undefined;
+      flow = this.#materialize(slot);
+    }
+    const r = this.shim.reauthorize(flow, {
+      facts: { ...flow.facts, direction: this.#dir },
+      packet: this.#label(),
+      layerData: this.#packetLayerData(),
+      metadata: this.#upperMeta(),
+    });
+    if (!r.permit) return ok({ permit: false, direction: kind, layer: r.layer, result: r.result, newFlow: false });
+    this.#table.setSerial(slot, this.#serialOf(flow.authLayer));
+    return undefined;
+  }
+
+  /**
+   * ALE authorization of a new flow (connect or recv-accept), FLOW_ESTABLISHED for non-TCP. Returns the
+   * flow's slot, or the blocking verdict (the flow is then remembered as blocked).
+   */
+  #authorize(direction: Direction, opener: Direction, handshake: number): number | ShimVerdict {
     this.counters.flowsCreated++;
+    const h = this.#h;
+    const L = h.version === 4 ? LAYERS_V4 : LAYERS_V6;
+    const isTcp = h.tcpFlags >= 0;
+    const aleLabel = (): PacketLabel => {
+      if (isTcp) return opener === "outbound" ? "none" : "SYN";
+      const label = this.#label();
+      return label === "datagram" ? "first-datagram" : label;
+    };
     // The facts are the local end's whatever the packet's direction; the flow's direction is its opener's.
-    const aleFacts: ClassifyFacts = opener === direction ? facts : { ...facts, direction: opener };
-    const isTcp = p.transport?.tcpFlags !== undefined;
-    const aleLabel: PacketLabel = isTcp
-      ? opener === "outbound"
-        ? "none"
-        : "SYN"
-      : label === "datagram"
-        ? "first-datagram"
-        : label;
-    const authPoint: ClassifyPoint = opener === "outbound" ? "ALE_AUTH_CONNECT" : "ALE_AUTH_RECV_ACCEPT";
-    if (opener === "outbound") {
-      const cr = this.#at("ALE_CONNECT_REDIRECT", {
-        facts: { ...aleFacts, flags: (aleFacts.flags ?? 0) & ~FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK },
+    const aleFacts = (): ClassifyFacts => {
+      const facts = this.#packetFacts();
+      return opener === direction ? facts : { ...facts, direction: opener };
+    };
+    if (opener === "outbound" && this.#live(L.connectRedirect)) {
+      const f = aleFacts();
+      // A redirect layer's verdict does not block (D24).
+      this.shim.classify(L.connectRedirect, {
+        facts: { ...f, flags: (f.flags ?? 0) & ~FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK },
         packet: "none",
         logDirection: "none",
-        metadata: meta,
+        metadata: this.#upperMeta(),
       });
-      void cr; // a redirect layer's verdict does not block (D24)
     }
-    const authLayer = layerOfPoint(authPoint, aleFacts.ipVersion);
-    const auth = this.#at(authPoint, {
-      facts: aleFacts,
-      packet: aleLabel,
-      metadata: meta,
-      ...(isTcp && opener === "outbound" ? {} : { layerData }),
-    });
-    if (auth !== undefined) {
-      this.counters.flowsBlocked++;
-      this.#rememberBlocked(key);
-      return { blocked: auth };
+    const authLayer = opener === "outbound" ? L.authConnect : L.authRecvAccept;
+    const authPlan = this.shim.layerPlan(authLayer);
+    if (!authPlan.empty) {
+      const auth = this.#blocks(authLayer, {
+        facts: aleFacts(),
+        packet: aleLabel(),
+        metadata: this.#upperMeta(),
+        ...(isTcp && opener === "outbound" ? {} : { layerData: this.#packetLayerData() }),
+      });
+      if (auth !== undefined) {
+        this.counters.flowsBlocked++;
+        this.#file(BLOCKED | ESTABLISHED);
+        return auth;
+      }
     }
-    const flow = this.shim.createFlow(key, authLayer, aleFacts, opener, p.protocol);
-    const state: FlowState = { flow, blocked: false, handshake, established: false };
-    this.#remember(key, state);
+    const slot = this.#file(
+      (opener === "inbound" ? OPENED_INBOUND : 0) |
+        (direction === "inbound" ? AUTHORIZED_BY_INBOUND : 0) |
+        (handshake << HANDSHAKE_SHIFT),
+    );
+    const table = this.#table;
+    // The policy the authorization saw (a callout classified there may have changed it since).
+    table.setSerial(slot, this.#serialOf(authLayer, authPlan.callouts ? undefined : authPlan.policy));
+    if (h.icmpType >= 0) {
+      table.setState(slot, table.state(slot) | ((((h.icmpType & 0xff) << 8) | (h.icmpCode & 0xff)) << ICMP_SHIFT));
+    }
     if (!isTcp || handshake === 2) {
-      state.established = true;
-      this.#established(flow, opener, aleLabel === "none" ? "ACK" : aleLabel, layerData, meta);
+      table.setState(slot, table.state(slot) | ESTABLISHED);
+      if (this.#live(L.flowEstablished)) {
+        const label = aleLabel();
+        this.#established(slot, opener, label === "none" ? "ACK" : label);
+      }
     }
-    return { state };
+    return slot;
   }
 
-  /** Files a flow state, evicting the least recently used one (and closing its flow) past the capacity. */
-  #remember(key: string, state: FlowState): void {
-    const cap = this.shim.flows.capacity;
-    while (this.#states.size >= cap) {
-      const oldest = this.#states.oldest();
-      if (oldest === undefined) break;
-      this.#states.delete(oldest.key);
-      if (oldest.value.flow !== undefined) this.shim.closeFlow(oldest.value.flow);
-    }
-    this.#states.set(key, state);
-  }
-
-  #rememberBlocked(key: string): void {
-    this.#remember(key, { flow: undefined, blocked: true, handshake: 0, established: true });
-  }
-
-  #established(
-    flow: AleFlow,
-    direction: "inbound" | "outbound",
-    label: PacketLabel,
-    layerData: PacketLayerData,
-    meta: Record<string, unknown>,
-  ): void {
-    this.#at("ALE_FLOW_ESTABLISHED", {
-      facts: { ...flow.facts, direction },
+  /** ALE_FLOW_ESTABLISHED for the flow (the caller has found the layer live). */
+  #established(slot: number, direction: Direction, label: PacketLabel): void {
+    const layer = (this.#h.version === 4 ? LAYERS_V4 : LAYERS_V6).flowEstablished;
+    const flow = this.#flowFor(slot, layer);
+    this.shim.classify(layer, {
+      facts: { ...(flow !== undefined ? flow.facts : this.#aleFacts(slot)), direction },
       packet: label,
-      layerData,
-      metadata: meta,
-      flow,
+      layerData: this.#packetLayerData(),
+      metadata: this.#upperMeta(),
+      ...(flow !== undefined ? { flow } : {}),
     });
   }
 
-  #stream(
-    bytes: Uint8Array,
-    p: IpPacketInfo,
-    direction: "inbound" | "outbound",
-    facts: ClassifyFacts,
-    flags: number,
-    label: PacketLabel,
-    flow: AleFlow | undefined,
-  ): { layer: Layer; result: ClassifyResult } | undefined {
-    const t = p.transport;
-    if (t === undefined) return undefined;
-    const start = t.offset + t.headerLength;
-    const data = bytes.subarray(start, Math.max(start, p.offset + p.length));
+  #stream(direction: Direction, flags: number, slot: number, layer: Layer): ShimVerdict | undefined {
+    const h = this.#h;
+    const flow = slot >= 0 ? this.#flowFor(slot, layer) : undefined;
+    const start = h.transportOffset + h.transportHeaderLength;
+    const data = h.bytes.subarray(start, Math.max(start, h.offset + h.length));
     const SF = FWPS_STREAM_FLAG;
     const dirFlag = direction === "inbound" ? SF.FWPS_STREAM_FLAG_RECEIVE : SF.FWPS_STREAM_FLAG_SEND;
     const fin =
@@ -611,8 +1020,9 @@ export class PacketObserver {
       countBytesEnforced: 0,
       streamAction: 0,
     };
-    return this.#at("STREAM", {
-      facts: { ...facts, direction },
+    const label = this.#label();
+    return this.#blocks(layer, {
+      facts: { ...this.#packetFacts(), direction },
       packet: label === "SYN" || label === "SYN-ACK" ? "data" : label,
       layerData: io,
       metadata: { ...(flow !== undefined ? { flowHandle: flow.flowHandle } : {}), compartmentId: 1 },
@@ -620,40 +1030,56 @@ export class PacketObserver {
     });
   }
 
-  #icmpError(
-    p: IpPacketInfo,
-    facts: ClassifyFacts,
-    direction: "inbound" | "outbound",
-    kind: ObservedDirection,
-    layerData: PacketLayerData,
-    meta: Record<string, unknown>,
-  ): ObservedVerdict {
-    const t = p.transport;
-    const f: ClassifyFacts = { ...facts, icmpType: t?.icmpType ?? 0, icmpCode: t?.icmpCode ?? 0 };
-    const point: ClassifyPoint = direction === "inbound" ? "INBOUND_ICMP_ERROR" : "OUTBOUND_ICMP_ERROR";
-    const b = this.#at(point, { facts: f, packet: "icmp-error", layerData, metadata: meta });
-    if (b !== undefined) return { permit: false, direction: kind, layer: b.layer, result: b.result, newFlow: false };
-    if (direction === "outbound") {
-      const ot = this.#at("OUTBOUND_TRANSPORT", { facts, packet: "icmp-error", layerData, metadata: meta });
-      if (ot !== undefined)
-        return { permit: false, direction: kind, layer: ot.layer, result: ot.result, newFlow: false };
-      const oi = this.#at("OUTBOUND_IPPACKET", {
-        facts: packetFacts(p, "outbound", { iface: this.iface, flags: facts.flags ?? 0 }),
+  #icmpError(direction: Direction, kind: ObservedDirection): Ok<ObservedVerdict> {
+    const h = this.#h;
+    const L = h.version === 4 ? LAYERS_V4 : LAYERS_V6;
+    const errorLayer = direction === "inbound" ? L.inboundIcmpError : L.outboundIcmpError;
+    if (this.#live(errorLayer)) {
+      const facts = this.#packetFacts();
+      const b = this.#blocks(errorLayer, {
+        facts: { ...facts, icmpType: h.icmpType, icmpCode: h.icmpCode },
         packet: "icmp-error",
-        layerData,
-        metadata: meta,
+        layerData: this.#packetLayerData(),
+        metadata: this.#upperMeta(),
       });
-      if (oi !== undefined)
-        return { permit: false, direction: kind, layer: oi.layer, result: oi.result, newFlow: false };
+      if (b !== undefined) return dropped(kind, b);
     }
-    return { permit: true, direction: kind, newFlow: false };
+    if (direction === "outbound") {
+      if (this.#live(L.outboundTransport)) {
+        const ot = this.#blocks(L.outboundTransport, {
+          facts: this.#packetFacts(),
+          packet: "icmp-error",
+          layerData: this.#packetLayerData(),
+          metadata: this.#upperMeta(),
+        });
+        if (ot !== undefined) return dropped(kind, ot);
+      }
+      if (this.#live(L.outboundIp)) {
+        const oi = this.#blocks(L.outboundIp, {
+          facts: packetFacts(h.info(), "outbound", { iface: this.iface, flags: this.#loopFlag }),
+          packet: "icmp-error",
+          layerData: this.#packetLayerData(),
+          metadata: this.#upperMeta(),
+        });
+        if (oi !== undefined) return dropped(kind, oi);
+      }
+    }
+    return permitted(kind, false);
   }
 }
 
-/** An address as a short key: IPv4 as its number, IPv6 as hex. */
-function addressKey(a: IpAddress): string {
-  if (a.version === 4) return String(a.value);
-  let k = "";
-  for (let i = 0; i < 16; i++) k += ((a.bytes[i] as number) | 0x100).toString(16).slice(1);
-  return k;
+/** An IPv6 address as four big-endian words into `k[at..at+4)`. */
+function writeWords(k: Int32Array, at: number, a: IpAddress): void {
+  if (a.version === 4) {
+    k.fill(0, at, at + 4);
+    k[at] = a.value;
+    return;
+  }
+  const b = a.bytes;
+  for (let i = 0; i < 4; i++) {
+    const o = i * 4;
+    k[at + i] =
+      (((b[o] as number) << 24) | ((b[o + 1] as number) << 16) | ((b[o + 2] as number) << 8) | (b[o + 3] as number)) >>>
+      0;
+  }
 }

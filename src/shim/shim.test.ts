@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Ipv4Address, Ipv6Address, ManualClock } from "../base/index.ts";
+import { Ipv4Address, Ipv6Address, ManualClock, SeededRng } from "../base/index.ts";
 import { FilterEngine, loadPolicyDocument } from "../engine/index.ts";
 import {
   FWP_CONDITION_FLAG,
@@ -15,7 +15,7 @@ import type { ClassifyFacts, InterfaceFacts } from "./facts.ts";
 import { AleFlowTable } from "./flows.ts";
 import { metadataFor } from "./metadata.ts";
 import { type ClassifyRecord, Shim } from "./shim.ts";
-import { incomingValuesFor } from "./values.ts";
+import { incomingValuesFor, uint16Value, uint8Value } from "./values.ts";
 
 const eth0: InterfaceFacts = {
   index: 3,
@@ -368,5 +368,57 @@ describe("loopback kind and token groups", () => {
       sids(processFacts({ processId: 4, imagePath: "System", standardGroups: false, groupSids: ["S-1-5-32-544"] })),
       ["S-1-5-18", "S-1-5-32-544"],
     );
+  });
+});
+
+describe("a layer without callout filters classifies on the fields its conditions read", () => {
+  it("decides exactly as a classification with every field built, over seeded facts and policies", () => {
+    const rng = new SeededRng(17);
+    const layers = ["FWPM_LAYER_ALE_AUTH_CONNECT_V4", "FWPM_LAYER_OUTBOUND_TRANSPORT_V4"] as const;
+    const conditionsPool = [
+      () => ({ field: "remotePort", value: String(rng.nextInt(4) * 100) }),
+      () => ({ field: "remotePort", match: "range", value: `${rng.nextInt(200)}-${200 + rng.nextInt(200)}` }),
+      () => ({ field: "protocol", value: rng.pick(["tcp", "udp"]) }),
+      () => ({ field: "remoteAddress", value: `10.0.${rng.nextInt(4)}.0/24` }),
+      () => ({ field: "localPort", match: "greater", value: String(rng.nextInt(60000)) }),
+      () => ({ field: "flags", match: "flags-any-set", value: "FWP_CONDITION_FLAG_IS_LOOPBACK" }),
+      () => ({ field: "interfaceIndex", value: String(rng.nextInt(4)) }),
+    ];
+    for (let round = 0; round < 20; round++) {
+      const filters = Array.from({ length: 1 + rng.nextInt(6) }, (_, i) => ({
+        name: `f${i}`,
+        layer: rng.pick([...layers]),
+        action: rng.pick(["block", "permit"]),
+        weight: { range: rng.nextInt(15) },
+        conditions: Array.from({ length: rng.nextInt(3) }, () => rng.pick(conditionsPool)()),
+      }));
+      const { engine } = loadPolicyDocument({ filters });
+      const shim = new Shim({ engine, clock: new ManualClock() });
+      for (let k = 0; k < 200; k++) {
+        const facts: ClassifyFacts = {
+          ...connectFacts,
+          protocol: rng.pick([6, 17]),
+          remoteAddress: new Ipv4Address((0x0a000000 | rng.nextInt(1024)) >>> 0),
+          remotePort: rng.nextInt(500),
+          localPort: rng.nextInt(65536),
+          flags: rng.chance(0.2) ? FWP_CONDITION_FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK : 0,
+          iface: { ...eth0, index: rng.nextInt(4) },
+        };
+        for (const name of layers) {
+          const layer = getLayer(name);
+          const full = engine.classify({ layer, incomingValues: incomingValuesFor(layer, facts) });
+          const v = shim.classify(layer, { facts });
+          assert.equal(v.result.action, full.action);
+          assert.equal(v.result.decidingFilter, full.decidingFilter);
+        }
+      }
+    }
+  });
+
+  it("small integer values are shared, frozen objects", () => {
+    assert.equal(uint8Value(6), uint8Value(6));
+    assert.equal(uint16Value(443), uint16Value(443 + 65536));
+    assert.deepEqual(uint16Value(443), { type: "FWP_UINT16", value: 443 });
+    assert.ok(Object.isFrozen(uint8Value(17)));
   });
 });

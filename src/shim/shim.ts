@@ -13,13 +13,15 @@
  * REAUTHORIZE_REASON_POLICY_CHANGE.
  */
 import type { Clock } from "../base/index.ts";
-import type { CalloutDispatch, ClassifyMetadata, ClassifyResult, FilterEngine } from "../engine/index.ts";
+import type { CalloutDispatch, ClassifyMetadata, ClassifyResult, FilterEngine, LayerPolicy } from "../engine/index.ts";
 import {
   FWP_CONDITION_FLAG,
   FWP_CONDITION_REAUTHORIZE_REASON,
   FWPS_DISCARD_MODULE,
   FWPS_GENERAL_DISCARD_REASON,
+  FWP_EMPTY_VALUE,
   type FwpmLayerName,
+  type FwpValue,
   getLayer,
   type Layer,
 } from "../fwp/index.ts";
@@ -30,7 +32,7 @@ import type { PacketLabel } from "./packet.ts";
 import { Fwps } from "./services/fwps.ts";
 import { ClassifyContext, CompletionHandle } from "./services/pend.ts";
 import type { StackHooks } from "./services/stack-hooks.ts";
-import { conditionFlags, incomingValuesFor } from "./values.ts";
+import { conditionFlags, type IncomingValueWriter, incomingValueWriter, writeIncomingValues } from "./values.ts";
 
 /** The classify points, named after their layers without `FWPM_LAYER_` and the IP version. */
 export type ClassifyPoint =
@@ -140,6 +142,56 @@ export interface ShimInit {
   readonly flows?: AleFlowTableOptions;
 }
 
+/**
+ * What the shim derives from one layer policy object (`engine.layerPolicy`; the engine builds a new one
+ * whenever the layer's filters change, so identity says "unchanged"): whether any filter is there (an empty
+ * layer permits without a classification being observable, C15, so the packet observer skips it), whether
+ * any is a callout filter, and how incoming values are built. Without callout filters only the engine's
+ * condition matching reads a classification's incoming values and nothing reads its metadata, so the shim
+ * feeds only the fields the filters' conditions read, into one reused array, and passes no metadata;
+ * with a callout filter (callouts read FWPS_INCOMING_VALUES0 and the metadata) or a trace, everything.
+ */
+export interface LayerPlan {
+  readonly policy: LayerPolicy;
+  /** No filter at the layer. */
+  readonly empty: boolean;
+  /** Some filter's action is a callout (its classifyFn sees values, metadata, layer data and flows). */
+  readonly callouts: boolean;
+  /** The writer of the fields classification needs (all of them with callouts). */
+  readonly writer: IncomingValueWriter;
+  /** Without callouts: the array `writer` refills for every classification (FWP_EMPTY elsewhere). */
+  readonly values: FwpValue[] | undefined;
+}
+
+const NO_METADATA: ClassifyMetadata = Object.freeze({});
+const NO_METADATA_INPUT: MetadataInput = Object.freeze({});
+
+/** The input's metadata, with the flow's FLOW_HANDLE (unless given) and, at a discard layer, the discard metadata. */
+function metadataInputOf(input: ClassifyInput, discard: DiscardMetadata | undefined): MetadataInput {
+  let m = input.metadata;
+  if (discard !== undefined) m = { ...m, discardMetadata: discard };
+  const flow = input.flow;
+  if (flow !== undefined && m?.flowHandle === undefined) m = { ...m, flowHandle: flow.flowHandle };
+  return m ?? NO_METADATA_INPUT;
+}
+
+function planOf(layer: Layer, policy: LayerPolicy): LayerPlan {
+  let empty = true;
+  let callouts = false;
+  const read = new Set<number>();
+  for (const s of policy.sublayers) {
+    for (const f of s.filters) {
+      empty = false;
+      const t = f.action.type;
+      if (t !== "FWP_ACTION_BLOCK" && t !== "FWP_ACTION_PERMIT") callouts = true;
+      for (const c of f.conditions) read.add(c.fieldIndex);
+    }
+  }
+  const writer = incomingValueWriter(layer, callouts ? undefined : read);
+  const values = callouts ? undefined : new Array<FwpValue>(writer.size).fill(FWP_EMPTY_VALUE);
+  return { policy, empty, callouts, writer, values };
+}
+
 /** Counters a host shows (visible drop counters). */
 export interface ShimCounters {
   classifications: number;
@@ -170,6 +222,8 @@ export class Shim {
   #indicationLayer: Layer | undefined;
   #indicationMetadata: MetadataInput | undefined;
   #indicationData: unknown;
+  /** Per layer (by runtime id): the plan of the layer policy last seen. */
+  readonly #plans: (LayerPlan | undefined)[] = [];
 
   constructor(init: ShimInit) {
     this.engine = init.engine;
@@ -210,8 +264,17 @@ export class Shim {
 
   /** True when any filter exists at the point's layer (STREAM_PACKET is indicated only then, E19). */
   hasFilters(point: ClassifyPoint, ipVersion: 4 | 6): boolean {
-    const policy = this.engine.layerPolicy(layerOfPoint(point, ipVersion));
-    return policy.sublayers.some((s) => s.filters.length > 0);
+    return !this.layerPlan(layerOfPoint(point, ipVersion)).empty;
+  }
+
+  /** The plan of `layer`'s current policy (see LayerPlan), rebuilt when the layer's filters change. */
+  layerPlan(layer: Layer): LayerPlan {
+    const policy = this.engine.layerPolicy(layer);
+    const cached = this.#plans[layer.runtimeId];
+    if (cached !== undefined && cached.policy === policy) return cached;
+    const plan = planOf(layer, policy);
+    this.#plans[layer.runtimeId] = plan;
+    return plan;
   }
 
   /**
@@ -229,16 +292,10 @@ export class Shim {
       return { layer, permit, absorbed: true, result };
     }
     if (layer.discardLayer === null) return { layer, permit, absorbed: false, result };
-    const discard = this.#classifyOnce(getLayer(layer.discardLayer), {
-      ...input,
-      metadata: {
-        ...input.metadata,
-        discardMetadata: {
-          discardModule: FWPS_DISCARD_MODULE.FWPS_DISCARD_MODULE_GENERAL,
-          discardReason: FWPS_GENERAL_DISCARD_REASON.FWPS_DISCARD_FIREWALL_POLICY,
-          filterId: result.decidingFilter?.filterId ?? 0n,
-        },
-      },
+    const discard = this.#classifyOnce(getLayer(layer.discardLayer), input, {
+      discardModule: FWPS_DISCARD_MODULE.FWPS_DISCARD_MODULE_GENERAL,
+      discardReason: FWPS_GENERAL_DISCARD_REASON.FWPS_DISCARD_FIREWALL_POLICY,
+      filterId: result.decidingFilter?.filterId ?? 0n,
     });
     this.counters.discardIndications++;
     return { layer, permit, absorbed: false, result, discard };
@@ -253,7 +310,7 @@ export class Shim {
     const base = layerOfPoint(point, input.facts.ipVersion);
     const layer = base.discardLayer === null ? base : getLayer(base.discardLayer);
     this.counters.discardIndications++;
-    return this.#classifyOnce(layer, { ...input, metadata: { ...input.metadata, discardMetadata: discard } });
+    return this.#classifyOnce(layer, input, discard);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -394,13 +451,56 @@ export class Shim {
     flow.contexts.clear();
   }
 
-  #classifyOnce(layer: Layer, input: ClassifyInput): ClassifyResult {
+  /**
+   * One classification at `layer` (with `discard`, the indication at a discard layer: the input's metadata
+   * plus FWPS_DISCARD_METADATA0).
+   */
+  #classifyOnce(layer: Layer, input: ClassifyInput, discard?: DiscardMetadata): ClassifyResult {
+    const facts = input.facts;
+    const plan = this.layerPlan(layer);
+    const lean = plan.values !== undefined && !this.trace;
+    const log = this.log;
+    // The metadata as the caller gave it, with the flow's handle and the discard metadata: for callouts and
+    // the log only.
+    const metadataInput = lean && log === undefined ? NO_METADATA_INPUT : metadataInputOf(input, discard);
+    const result = lean
+      ? // No callout filter: no callout runs, so nothing reads the metadata, the indication, the classify
+        // context or the flow's classification count; the filters read only the fields they name.
+        this.engine.classify({
+          layer,
+          incomingValues: writeIncomingValues(plan.writer, facts, plan.values as FwpValue[]),
+          metadata: NO_METADATA,
+          layerData: input.layerData,
+          classifyContext: input.classifyContext,
+          trace: false,
+        })
+      : this.#classifyWithCallouts(layer, input, metadataInput);
+    this.counters.classifications++;
+    if (log !== undefined) {
+      log({
+        time: this.clock.nowNs(),
+        host: this.host,
+        layer,
+        direction: input.logDirection ?? facts.direction ?? "none",
+        packet: input.packet ?? "none",
+        action: result.action,
+        absorbed: result.absorbed,
+        decidingFilter: result.decidingFilter,
+        flags: conditionFlags(facts),
+        facts,
+        result,
+        metadata: metadataInput,
+        ...(input.fragment !== undefined ? { fragment: input.fragment } : {}),
+        ...(input.side !== undefined ? { side: input.side } : {}),
+      });
+    }
+    return result;
+  }
+
+  /** A classification that callouts (or a trace) see: every incoming value, the metadata, the services. */
+  #classifyWithCallouts(layer: Layer, input: ClassifyInput, metadataInput: MetadataInput): ClassifyResult {
     const facts = input.facts;
     const flow = input.flow;
-    const metadataInput: MetadataInput =
-      flow !== undefined && input.metadata?.flowHandle === undefined
-        ? { ...input.metadata, flowHandle: flow.flowHandle }
-        : (input.metadata ?? {});
     const outerLayer = this.#indicationLayer;
     const outerMetadata = this.#indicationMetadata;
     const outerData = this.#indicationData;
@@ -420,9 +520,10 @@ export class Shim {
       boundCompletion.live = true;
     }
     if (flow !== undefined) flow.classifying++;
+    const writer = incomingValueWriter(layer);
     const result = this.engine.classify({
       layer,
-      incomingValues: incomingValuesFor(layer, facts),
+      incomingValues: writeIncomingValues(writer, facts, new Array<FwpValue>(writer.size).fill(FWP_EMPTY_VALUE)),
       metadata: metadataFor(layer, metadataInput) as unknown as ClassifyMetadata,
       layerData: input.layerData,
       classifyContext,
@@ -445,26 +546,6 @@ export class Shim {
     if (flow !== undefined) {
       flow.classifying--;
       this.fwps.flowContexts.classifyEnded(this, flow);
-    }
-    this.counters.classifications++;
-    const log = this.log;
-    if (log !== undefined) {
-      log({
-        time: this.clock.nowNs(),
-        host: this.host,
-        layer,
-        direction: input.logDirection ?? facts.direction ?? "none",
-        packet: input.packet ?? "none",
-        action: result.action,
-        absorbed: result.absorbed,
-        decidingFilter: result.decidingFilter,
-        flags: conditionFlags(facts),
-        facts,
-        result,
-        metadata: metadataInput,
-        ...(input.fragment !== undefined ? { fragment: input.fragment } : {}),
-        ...(input.side !== undefined ? { side: input.side } : {}),
-      });
     }
     return result;
   }

@@ -21,12 +21,38 @@ import type { ClassifyFacts, InterfaceFacts } from "./facts.ts";
 
 type Getter = (f: ClassifyFacts) => FwpValue | undefined;
 
-const u8 = (n: number | undefined): FwpValue | undefined =>
-  n === undefined ? undefined : { type: "FWP_UINT8", value: n & 0xff };
-const u16 = (n: number | undefined): FwpValue | undefined =>
-  n === undefined ? undefined : { type: "FWP_UINT16", value: n & 0xffff };
-const u32 = (n: number | undefined): FwpValue | undefined =>
-  n === undefined ? undefined : { type: "FWP_UINT32", value: n >>> 0 };
+/**
+ * Values are immutable (FwpValue's members are readonly, and these are frozen), so one object per small
+ * integer serves every classification: UINT8 (protocols, address types) and UINT16 (ports, ICMP type and
+ * code) values are made once each, on first use, and UINT32 values below 256 (directions, interface
+ * indexes and types, profile and compartment ids, most flag words).
+ */
+const UINT8_VALUES: (FwpValue | undefined)[] = new Array(256).fill(undefined);
+const UINT16_VALUES: (FwpValue | undefined)[] = new Array(65536).fill(undefined);
+const UINT32_SMALL_VALUES: (FwpValue | undefined)[] = new Array(256).fill(undefined);
+
+/** The shared FWP_UINT8 value of `n & 0xff`. */
+export function uint8Value(n: number): FwpValue {
+  const v = n & 0xff;
+  return (UINT8_VALUES[v] ??= Object.freeze<FwpValue>({ type: "FWP_UINT8", value: v }));
+}
+
+/** The shared FWP_UINT16 value of `n & 0xffff`. */
+export function uint16Value(n: number): FwpValue {
+  const v = n & 0xffff;
+  return (UINT16_VALUES[v] ??= Object.freeze<FwpValue>({ type: "FWP_UINT16", value: v }));
+}
+
+/** An FWP_UINT32 value of `n >>> 0` (shared below 256). */
+export function uint32Value(n: number): FwpValue {
+  const v = n >>> 0;
+  if (v >= 256) return { type: "FWP_UINT32", value: v };
+  return (UINT32_SMALL_VALUES[v] ??= Object.freeze<FwpValue>({ type: "FWP_UINT32", value: v }));
+}
+
+const u8 = (n: number | undefined): FwpValue | undefined => (n === undefined ? undefined : uint8Value(n));
+const u16 = (n: number | undefined): FwpValue | undefined => (n === undefined ? undefined : uint16Value(n));
+const u32 = (n: number | undefined): FwpValue | undefined => (n === undefined ? undefined : uint32Value(n));
 const u64 = (n: bigint | undefined): FwpValue | undefined =>
   n === undefined ? undefined : { type: "FWP_UINT64", value: BigInt.asUintN(64, n) };
 const blob = (b: Uint8Array | undefined): FwpValue | undefined =>
@@ -157,16 +183,19 @@ const GETTERS: Partial<Record<ConditionName, Getter>> = {
   FWPM_CONDITION_EMBEDDED_REMOTE_PORT: (f) => u16(f.embedded?.remotePort),
 };
 
-/** The compiled pick of one layer: for each field a getter, or none. */
-interface LayerWriter {
+/**
+ * The compiled pick of one layer: for each field the facts can feed, its index and getter. A writer may be
+ * restricted to some fields (`incomingValueWriter`): the others stay FWP_EMPTY.
+ */
+export interface IncomingValueWriter {
   readonly size: number;
   readonly indexes: readonly number[];
   readonly getters: readonly Getter[];
 }
 
-const WRITERS = new Map<number, LayerWriter>();
+const WRITERS = new Map<number, IncomingValueWriter>();
 
-function writerOf(layer: Layer): LayerWriter {
+function writerOf(layer: Layer): IncomingValueWriter {
   let w = WRITERS.get(layer.runtimeId);
   if (w === undefined) {
     const indexes: number[] = [];
@@ -185,15 +214,42 @@ function writerOf(layer: Layer): LayerWriter {
   return w;
 }
 
+/**
+ * The writer of `layer`'s incoming values: every field the facts can feed, or, given `fieldIndexes`, only
+ * those of them (a field no condition reads cannot change a static filter's result, so the shim feeds
+ * only what a layer's filters read when no callout sees the values).
+ */
+export function incomingValueWriter(layer: Layer, fieldIndexes?: ReadonlySet<number>): IncomingValueWriter {
+  const all = writerOf(layer);
+  if (fieldIndexes === undefined) return all;
+  const indexes: number[] = [];
+  const getters: Getter[] = [];
+  for (let i = 0; i < all.indexes.length; i++) {
+    const index = all.indexes[i] as number;
+    if (!fieldIndexes.has(index)) continue;
+    indexes.push(index);
+    getters.push(all.getters[i] as Getter);
+  }
+  return { size: all.size, indexes, getters };
+}
+
+/**
+ * Writes the writer's fields of `facts` into `out` (FWP_EMPTY where a fact is absent) and returns it; the
+ * other entries of `out` are left as they are (a reused array keeps FWP_EMPTY there).
+ */
+export function writeIncomingValues(w: IncomingValueWriter, facts: ClassifyFacts, out: FwpValue[]): FwpValue[] {
+  const indexes = w.indexes;
+  const getters = w.getters;
+  for (let i = 0; i < indexes.length; i++) {
+    out[indexes[i] as number] = (getters[i] as Getter)(facts) ?? FWP_EMPTY_VALUE;
+  }
+  return out;
+}
+
 /** incomingValue[] of `layer` for `facts`: every field the facts can feed, FWP_EMPTY elsewhere. */
 export function incomingValuesFor(layer: Layer, facts: ClassifyFacts): FwpValue[] {
   const w = writerOf(layer);
-  const values = new Array<FwpValue>(w.size).fill(FWP_EMPTY_VALUE);
-  for (let i = 0; i < w.indexes.length; i++) {
-    const v = (w.getters[i] as Getter)(facts);
-    if (v !== undefined) values[w.indexes[i] as number] = v;
-  }
-  return values;
+  return writeIncomingValues(w, facts, new Array<FwpValue>(w.size).fill(FWP_EMPTY_VALUE));
 }
 
 /** The conditions this module can feed (for docs and tests). */

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { PolicySyntaxError, parseJsonText, parsePolicyText, parseYamlText } from "./syntax.ts";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { SeededRng } from "../../base/index.ts";
+import { PolicySyntaxError, parseJsonText, parseJsonTextStrict, parsePolicyText, parseYamlText } from "./syntax.ts";
 
 function syntaxError(f: () => unknown): PolicySyntaxError {
   try {
@@ -71,4 +74,50 @@ test("the format is sniffed from the first character", () => {
   assert.deepEqual(parsePolicyText("a: 1"), { a: 1 });
   // YAML would accept a single-quoted string; forced JSON does not.
   assert.equal(syntaxError(() => parsePolicyText("['x']", "json")).format, "json");
+});
+
+test("the JSON.parse fast path gives the strict reader's data, or leaves the text to it", () => {
+  const rng = new SeededRng(5);
+  const pieces = ['"', '\\"', ":", "{", "}", ",", "\\\\", "é", "\\u003a", "x"];
+  const text = (): string => {
+    let out = "";
+    for (let i = rng.nextInt(6); i > 0; i--) out += rng.pick(pieces).replace(/^"$/, '\\"');
+    return JSON.stringify(out).slice(1, -1);
+  };
+  const value = (depth: number): string => {
+    const k = rng.nextInt(depth > 4 ? 3 : 6);
+    if (k === 0) return `"${text()}"`;
+    if (k === 1)
+      return rng.pick(["0", "-0", "12", "1.5e3", "123456789012345", "1234567890123456", "18446744073709551615"]);
+    if (k === 2) return rng.pick(["true", "false", "null"]);
+    if (k === 3) return `[${Array.from({ length: rng.nextInt(4) }, () => value(depth + 1)).join(", ")}]`;
+    const names = Array.from({ length: rng.nextInt(4) }, () => rng.pick(["a", "b", "c:d", "__proto__", text()]));
+    return `{${names.map((n) => `"${n}": ${value(depth + 1)}`).join(",\n")}}`;
+  };
+  const same = (t: string): void => {
+    let strict: unknown;
+    let strictError: unknown;
+    try {
+      strict = parseJsonTextStrict(t);
+    } catch (e) {
+      strictError = e;
+    }
+    if (strictError !== undefined) {
+      assert.throws(
+        () => parseJsonText(t),
+        (e: unknown) => String(e) === String(strictError),
+        t,
+      );
+    } else {
+      assert.deepEqual(parseJsonText(t), strict, t);
+    }
+  };
+  for (let i = 0; i < 3000; i++) same(value(0));
+  same('{"a": {"b": 1, "b": 2}}');
+  same('\uFEFF{"a": [1, 2]}');
+  same(`${"[".repeat(100)}${"]".repeat(100)}`);
+  const policies = join(import.meta.dirname, "../../../examples/policies");
+  for (const name of readdirSync(policies).filter((n) => n.endsWith(".json"))) {
+    same(readFileSync(join(policies, name), "utf8"));
+  }
 });

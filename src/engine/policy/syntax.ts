@@ -30,7 +30,9 @@ const MAX_DEPTH = 256;
 
 /** Sets a member as data: a member named "__proto__" becomes an own property, not a prototype change. */
 function setMember(o: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === "__proto__")
+    Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+  else o[key] = value;
 }
 
 class JsonReader {
@@ -228,7 +230,71 @@ class JsonReader {
 
 /** Parses strict JSON; integers beyond 2^53 become bigints. Throws PolicySyntaxError. */
 export function parseJsonText(text: string): unknown {
+  return parseJsonFast(text) ?? new JsonReader(text).document();
+}
+
+/** The strict reader alone, without the JSON.parse fast path (tests compare the two). */
+export function parseJsonTextStrict(text: string): unknown {
   return new JsonReader(text).document();
+}
+
+/** Nesting below which JSON.parse and the reader agree (the reader refuses deeper than MAX_DEPTH). */
+const FAST_DEPTH = 64;
+
+/**
+ * The same data by JSON.parse (several times faster than the reader on a 100,000-filter policy), for text
+ * where JSON.parse and the strict reader are known to agree; undefined where they might not — text
+ * JSON.parse refuses (the reader then says where it goes wrong), a possible integer beyond 2^53 (a run of
+ * 16 or more digits outside strings), nesting deeper than FAST_DEPTH, or a duplicate member name (JSON.parse
+ * keeps the last). In JSON that parses, every ':' outside strings separates one member from its value, so
+ * there is no duplicate exactly when the ':' count equals the number of members of the parsed objects.
+ */
+function parseJsonFast(text: string): unknown {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  let colons = 0;
+  let depth = 0;
+  let digits = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip the string (JSON.parse accepted it, so it is closed).
+      for (i++; ; i++) {
+        const d = body.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (++digits >= 16) return undefined;
+    } else {
+      digits = 0;
+      if (c === 0x3a) colons++;
+      else if (c === 0x7b || c === 0x5b) {
+        if (++depth > FAST_DEPTH) return undefined;
+      } else if (c === 0x7d || c === 0x5d) depth--;
+    }
+  }
+  return colons === memberCount(value) ? value : undefined;
+}
+
+function memberCount(value: unknown): number {
+  if (typeof value !== "object" || value === null) return 0;
+  let n = 0;
+  if (Array.isArray(value)) {
+    for (const v of value) n += memberCount(v);
+    return n;
+  }
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue;
+    n += 1 + memberCount((value as Record<string, unknown>)[k]);
+  }
+  return n;
 }
 
 /** Integers the yaml package read as bigints become numbers where that is exact. */
