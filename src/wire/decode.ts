@@ -261,7 +261,7 @@ function decodeIpv4(packet: DecodedPacket, data: Uint8Array, offset: number): vo
     { name: "fragment offset", value: String(ip.fragmentOffset) },
     { name: "ttl", value: String(ip.ttl) },
     { name: "protocol", value: formatIpProtocol(ip.protocol) },
-    checksumField("header checksum", ip.checksum, ip.checksumValid() ? undefined : "ipv4", packet, offset + 10),
+    checksumField("header checksum", ip.checksum, ip.checksumValid() ? "good" : "ipv4", packet, offset + 10),
     { name: "source", value: formatIpv4(ip.srcAddress) },
     { name: "destination", value: formatIpv4(ip.dstAddress) },
   ];
@@ -399,7 +399,11 @@ function decodeTransport(
       }
       const tcp = r.value;
       const payloadLength = Math.max(0, declaredEnd - offset - tcp.headerLength);
-      const bad = checksummable && !verifyTcpChecksum(data, offset, end, addresses);
+      const verdict: ChecksumVerdict = checksummable
+        ? verifyTcpChecksum(data, offset, end, addresses)
+          ? "good"
+          : "tcp"
+        : "unverified";
       const options = parseTcpOptions(data, offset + 20, offset + tcp.headerLength);
       if (!options.ok) packet.errors.push(formatWireError(options.error));
       packet.layers.push({
@@ -414,7 +418,7 @@ function decodeTransport(
           { name: "header length", value: String(tcp.headerLength) },
           { name: "flags", value: `[${tcpFlagLetters(tcp.flags)}] ${hex16(tcp.flags)}` },
           { name: "window", value: String(tcp.window) },
-          checksumField("checksum", tcp.checksum, bad ? "tcp" : undefined, packet, offset + 16),
+          checksumField("checksum", tcp.checksum, verdict, packet, offset + 16),
           { name: "urgent pointer", value: String(tcp.urgentPointer) },
           ...(options.ok && options.value.length > 0
             ? [{ name: "options", value: formatTcpOptions(options.value) }]
@@ -432,7 +436,7 @@ function decodeTransport(
         return;
       }
       const udp = r.value;
-      const status = checksummable ? verifyUdpChecksum(data, offset, end, addresses) : "good";
+      const status = checksummable ? verifyUdpChecksum(data, offset, end, addresses) : "unverified";
       packet.layers.push({
         protocol: "UDP",
         offset,
@@ -443,7 +447,7 @@ function decodeTransport(
           { name: "length", value: String(udp.length) },
           status === "none"
             ? { name: "checksum", value: "0x0000 (none)" }
-            : checksumField("checksum", udp.checksum, status === "bad" ? "udp" : undefined, packet, offset + 6),
+            : checksumField("checksum", udp.checksum, status === "bad" ? "udp" : status, packet, offset + 6),
         ],
       });
       packet.udp = { srcPort: udp.srcPort, dstPort: udp.dstPort, length: udp.length };
@@ -455,10 +459,14 @@ function decodeTransport(
         fail(packet, r.error);
         return;
       }
-      const bad = checksummable && !verifyIcmpv4Checksum(data, offset, end);
+      const verdict: ChecksumVerdict = checksummable
+        ? verifyIcmpv4Checksum(data, offset, end)
+          ? "good"
+          : "icmpv4"
+        : "unverified";
       const repr = icmpv4ReprFromView(r.value);
       packet.icmp = icmpSummary(4, repr);
-      packet.layers.push(icmpLayer("ICMPv4", offset, repr, bad, packet));
+      packet.layers.push(icmpLayer("ICMPv4", offset, repr, verdict, packet));
       return;
     }
     case IpProtocol.Icmpv6: {
@@ -471,7 +479,11 @@ function decodeTransport(
         packet.undecoded = "ICMPv6 inside IPv4";
         return;
       }
-      const bad = checksummable && !verifyIcmpv6Checksum(data, offset, end, addresses);
+      const verdict: ChecksumVerdict = checksummable
+        ? verifyIcmpv6Checksum(data, offset, end, addresses)
+          ? "good"
+          : "icmpv6"
+        : "unverified";
       const repr = icmpv6ReprFromView(r.value);
       if (!repr.ok) {
         packet.icmp = { version: 6, type: r.value.type, code: r.value.code };
@@ -479,7 +491,7 @@ function decodeTransport(
         return;
       }
       packet.icmp = icmpSummary(6, repr.value);
-      packet.layers.push(icmpLayer("ICMPv6", offset, repr.value, bad, packet));
+      packet.layers.push(icmpLayer("ICMPv6", offset, repr.value, verdict, packet));
       return;
     }
     default:
@@ -518,13 +530,13 @@ function icmpLayer(
   protocol: "ICMPv4" | "ICMPv6",
   offset: number,
   repr: Icmpv4Repr | Icmpv6Repr,
-  badChecksum: boolean,
+  verdict: ChecksumVerdict,
   packet: DecodedPacket,
 ): DecodedLayer {
   const fields: DecodedField[] = [
     { name: "type", value: `${repr.type} (${repr.kind})` },
     { name: "code", value: String(repr.code) },
-    checksumField("checksum", repr.checksum, badChecksum ? protocol.toLowerCase() : undefined, packet, offset + 2),
+    checksumField("checksum", repr.checksum, verdict, packet, offset + 2),
   ];
   for (const [key, value] of Object.entries(repr)) {
     if (["type", "code", "checksum", "kind", "data", "quoted"].includes(key)) continue;
@@ -562,15 +574,23 @@ function quotedLayer(quoted: QuotedIpv4 | QuotedIpv6, offset: number): DecodedLa
   return { protocol: isV4 ? "quoted IPv4" : "quoted IPv6", offset, length: isV4 ? 20 : 40, fields };
 }
 
+/** What checking a checksum found: right, not checked, or wrong (the protocol whose checksum it is). */
+type ChecksumVerdict = "good" | "unverified" | "ipv4" | "tcp" | "udp" | "icmpv4" | "icmpv6";
+
+/**
+ * A checksum field: "good" and "unverified" (a fragment, or bytes not captured) are shown as such; any other
+ * verdict is the protocol whose checksum is wrong, which is also named in `badChecksums`.
+ */
 function checksumField(
   name: string,
   value: number,
-  badProtocol: string | undefined,
+  verdict: ChecksumVerdict,
   packet: DecodedPacket,
   offset: number,
 ): DecodedField {
-  if (badProtocol === undefined) return { name, value: `${hex16(value)} (verified)` };
-  const problem = `${badProtocol}: checksum ${hex16(value)} is wrong at offset ${offset} (field checksum)`;
+  if (verdict === "good") return { name, value: `${hex16(value)} (verified)` };
+  if (verdict === "unverified") return { name, value: `${hex16(value)} (not verified)` };
+  const problem = `${verdict}: checksum ${hex16(value)} is wrong at offset ${offset} (field checksum)`;
   packet.badChecksums.push(problem);
   return { name, value: hex16(value), problem: "wrong checksum" };
 }
