@@ -507,6 +507,29 @@ describe("explain on the keploy dump: inbound", () => {
       "MPSSVC_QUARANTINE PERMIT soft 113460 set",
       "MPSSVC_WF BLOCK hard 116850 set",
     ]);
+    // The quarantined walk says so, and names the interfaces the dump un-quarantines.
+    assert.equal(rec.notes.length, 1);
+    assert.match(
+      rec.notes[0] ?? "",
+      /NET_LUID 0x0006000002000000, epoch 0\) is one Windows Firewall has not un-quarantined/,
+    );
+    for (const id of [113460, 113456, 113452]) assert.match(rec.notes[0] ?? "", new RegExp(`\\(filter ${id}\\)`));
+    assert.match(rec.notes[0] ?? "", /NET_LUID 0x0006008006000000 epoch 10000218 \(filter 113460\)/);
+    // Asked about the machine's NIC end to end (--interface-luid, --quarantine-epoch): WF's 116850 decides.
+    const onNic = await explainJson("tcp", "192.168.1.10:8080", "192.168.20.1:50000", {
+      inbound: true,
+      app: MAIN_EXE,
+      interfaceLuid: `0x${REAL_ETHERNET_LUID.toString(16)}`,
+      quarantineEpoch: String(REAL_ETHERNET_EPOCH),
+    });
+    assert.equal(onNic.verdict, "blocked");
+    const onNicAccept = at(onNic, "ALE_AUTH_RECV_ACCEPT_V4");
+    assert.deepEqual(decider(onNicAccept), [116850, "main.exe"]);
+    assert.deepEqual(outcomes(onNicAccept), [
+      "MPSSVC_QUARANTINE PERMIT soft 113460 set",
+      "MPSSVC_WF BLOCK hard 116850 set",
+    ]);
+    assert.deepEqual(onNic.notes, []);
     // GoLand's allow rule 116168 on that interface: permitted, decided by 116168.
     const goland = reclassify(
       stepAt(steps({ ...conn, app: GOLAND }), "ALE_AUTH_RECV_ACCEPT_V4"),
@@ -576,6 +599,20 @@ describe("explain on the keploy dump: the command's own loading path", () => {
     );
     const a = record.assumptions.find((x) => x.calloutKey === "eda08606-2494-4d78-89bc-67837c03b969");
     assert.deepEqual(a && [a.behaviour, a.explicit], ["continue", true]);
+  });
+
+  it("refuses an --interface-luid or --quarantine-epoch that is no UINT64", async () => {
+    for (const [o, name] of [
+      [{ interfaceLuid: "0xzz" }, "--interface-luid"],
+      [{ interfaceLuid: "0x10000000000000000" }, "--interface-luid"],
+      [{ quarantineEpoch: "-1" }, "--quarantine-epoch"],
+    ] as const) {
+      await assert.rejects(
+        runExplain("tcp", "192.168.1.10:0", "8.8.8.8:443", o, loaded),
+        (e: Error & { code?: string }) =>
+          e.code === "E_USAGE" && e.message.startsWith(`E_USAGE: ${name} must be a UINT64 in decimal or 0x hex`),
+      );
+    }
   });
 
   it("refuses --callout with a source that is already loaded", async () => {

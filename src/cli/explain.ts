@@ -1,6 +1,7 @@
 /**
  * `openwfp explain (--policy P | --state DUMP.xml | --store DB) PROTO LOCAL_ADDR:PORT REMOTE_ADDR:PORT
- *  [--inbound] [--closed] [--app PATH] [--user SID] [--interface N] [--callout KEY=B]... [--all] [--json]`:
+ *  [--inbound] [--closed] [--app PATH] [--user SID] [--interface N] [--interface-luid L] [--quarantine-epoch E]
+ *  [--callout KEY=B]... [--all] [--json]`:
  * walks one connection through every layer it crosses (flows.json order) and prints, per layer, the
  * decision and the filters that took part, then one sentence: which filter decided and what it overrode.
  * The JSON object (docs/cli.md) carries each layer's full trace, as `eval --json` does.
@@ -25,6 +26,8 @@ export interface ExplainOptions extends PolicyOptions {
   readonly app?: string;
   readonly user?: string;
   readonly interface?: string;
+  readonly interfaceLuid?: string;
+  readonly quarantineEpoch?: string;
   readonly all?: boolean;
   readonly json?: boolean;
 }
@@ -54,6 +57,8 @@ export interface ExplainRecord {
     filters: number;
     invoked: boolean;
   }[];
+  /** Hints about what decided the walk (e.g. the interface is quarantined). */
+  readonly notes: readonly string[];
 }
 
 export function explainRecord(r: ExplainReport): ExplainRecord {
@@ -81,6 +86,7 @@ export function explainRecord(r: ExplainReport): ExplainRecord {
     blockedAt: index < 0 ? null : { layer: layers[index]?.layer ?? "", index },
     layers,
     assumptions: r.assumptions.map((a) => ({ ...a, invoked: invoked.has(a.calloutKey) })),
+    notes: r.notes,
   };
 }
 
@@ -110,6 +116,7 @@ export function formatExplainText(rec: ExplainRecord, all: boolean): string {
     }
   });
   lines.push("", rec.sentence, `outcome: ${rec.outcome}`);
+  for (const n of rec.notes) lines.push(`note: ${n}`);
   const used = rec.assumptions.filter((a) => a.invoked);
   if (used.length > 0) {
     lines.push(
@@ -121,6 +128,18 @@ export function formatExplainText(rec: ExplainRecord, all: boolean): string {
   const unused = rec.assumptions.length - used.length;
   if (unused > 0) lines.push(`(${unused} other callouts of this policy were assumed too but not called on this walk)`);
   return `${lines.join("\n")}\n`;
+}
+
+/** A UINT64 option: decimal or 0x hex. */
+function uint64Option(text: string | undefined, option: string): bigint | undefined {
+  if (text === undefined) return undefined;
+  if (/^(0x[0-9a-fA-F]{1,16}|[0-9]{1,20})$/.test(text)) {
+    const v = BigInt(text);
+    if (v <= 0xffff_ffff_ffff_ffffn) return v;
+  }
+  throw new OpenWfpError("E_USAGE", `${option} must be a UINT64 in decimal or 0x hex, got ${JSON.stringify(text)}`, {
+    path: option,
+  });
 }
 
 function protocolOf(text: string): ExplainProtocol {
@@ -155,6 +174,8 @@ export async function runExplain(
       );
     }
   }
+  const interfaceLuid = uint64Option(o.interfaceLuid, "--interface-luid");
+  const quarantineEpoch = uint64Option(o.quarantineEpoch, "--quarantine-epoch");
   if (loaded !== undefined && (o.callout?.length ?? 0) > 0) {
     throw new OpenWfpError("E_USAGE", "--callout cannot change a policy source that is already loaded", {
       path: "--callout",
@@ -169,6 +190,8 @@ export async function runExplain(
     ...(o.app !== undefined ? { app: o.app } : {}),
     ...(o.user !== undefined ? { user: o.user } : {}),
     ...(interfaceIndex !== undefined ? { interfaceIndex } : {}),
+    ...(interfaceLuid !== undefined ? { interfaceLuid } : {}),
+    ...(quarantineEpoch !== undefined ? { quarantineEpoch } : {}),
   };
   const report =
     loaded === undefined
@@ -193,6 +216,8 @@ export function registerExplain(program: Command): void {
     .option("--app <path>", "the local app's image path (ALE_APP_ID), e.g. C:\\Windows\\System32\\svchost.exe")
     .option("--user <sid>", "the local app's user (ALE_USER_ID), e.g. S-1-5-21-…-1001")
     .option("--interface <index>", "IF_INDEX of the local interface (default 2)")
+    .option("--interface-luid <luid>", "NET_LUID of the local interface, decimal or 0x hex (a real machine's NIC)")
+    .option("--quarantine-epoch <n>", "INTERFACE_QUARANTINE_EPOCH of the local interface (default 0: quarantined)")
     .option("--all", "list every filter of each sublayer, not only those that matched")
     .option("--json", "print one JSON object (keys in docs/cli.md)")
     .action(async (proto: string, local: string, remote: string, o: ExplainOptions) => {

@@ -175,6 +175,85 @@ describe("openwfp simulate", () => {
     assert.match(await runSimulate(path, {}), /cli@a tcp d: .*read 1000 bytes/);
   });
 
+  it("an interface's index, luid and quarantineEpoch are what the WFP interface fields see", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "openwfp-sim-"));
+    const path = join(dir, "quarantine.json");
+    // As Windows Firewall's quarantine sublayer: inbound is blocked unless the arrival interface is the known
+    // (NET_LUID, epoch) pair.
+    const doc = (epoch: string) => ({
+      links: [{ name: "lan" }],
+      hosts: [
+        { name: "a", interfaces: [{ name: "eth0", link: "lan", addresses: ["10.0.0.1/24"] }] },
+        {
+          name: "b",
+          interfaces: [
+            {
+              name: "eth0",
+              link: "lan",
+              addresses: ["10.0.0.2/24"],
+              index: 7,
+              luid: "0x0006008006000000",
+              quarantineEpoch: epoch,
+            },
+          ],
+          policy: {
+            sublayers: [{ name: "quarantine", weight: 4 }],
+            filters: [
+              {
+                name: "un-quarantine eth0",
+                layer: "FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V4",
+                sublayer: "quarantine",
+                action: "permit",
+                weight: 2,
+                conditions: [
+                  { field: "FWPM_CONDITION_IP_ARRIVAL_INTERFACE", value: "0x0006008006000000" },
+                  { field: "FWPM_CONDITION_INTERFACE_QUARANTINE_EPOCH", value: "10000218" },
+                  { field: "FWPM_CONDITION_INTERFACE_INDEX", value: 7 },
+                ],
+              },
+              {
+                name: "quarantine default block",
+                layer: "FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V4",
+                sublayer: "quarantine",
+                action: "block",
+                weight: 1,
+              },
+            ],
+          },
+        },
+      ],
+      apps: [
+        { name: "srv", host: "b", actions: [{ at: 0, op: "listen", socket: "l", port: 80 }] },
+        { name: "cli", host: "a", actions: [{ at: 10, op: "connect", socket: "c", to: "10.0.0.2:80" }] },
+      ],
+    });
+    const outcome = async (epoch: string) => {
+      writeFileSync(path, JSON.stringify(doc(epoch)));
+      const r = await json(path);
+      const accept = r.classifications.find((c) => c.host === "b" && c.layer === "FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V4");
+      return [r.apps.find((a) => a.app === "cli")?.sockets[0]?.outcome, accept?.decidingFilter?.name];
+    };
+    assert.deepEqual(await outcome("10000218"), ["connected", "un-quarantine eth0"]);
+    assert.deepEqual((await outcome("0"))[1], "quarantine default block");
+    writeFileSync(
+      path,
+      JSON.stringify({
+        ...doc("1"),
+        hosts: [
+          doc("1").hosts[0],
+          {
+            ...doc("1").hosts[1],
+            interfaces: [{ name: "eth0", link: "lan", addresses: [], luid: "0x1" + "0".repeat(16) }],
+          },
+        ],
+      }),
+    );
+    await assert.rejects(
+      runSimulate(path, {}),
+      /E_SCENARIO: expected a UINT64.* \(at hosts\[1\]\.interfaces\[0\]\.luid\)/,
+    );
+  });
+
   it("a bad scenario is an explained error naming the member at fault, with exit code 1", async () => {
     const dir = mkdtempSync(join(tmpdir(), "openwfp-sim-"));
     const path = join(dir, "bad.json");

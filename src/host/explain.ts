@@ -10,6 +10,7 @@
  */
 import { type IpAddress, OpenWfpError, parseIpAddress } from "../base/index.ts";
 import { type ClassifyResult, FilterEngine } from "../engine/index.ts";
+import { FWPM_SUBLAYER } from "../fwp/index.ts";
 import type { ClassifyRecord } from "../shim/index.ts";
 import { Shim } from "../shim/index.ts";
 import { type Host, ms, Network, SocketFailure, type TcpSocket } from "../stack/index.ts";
@@ -33,6 +34,10 @@ export interface ExplainRequest {
   readonly user?: string;
   /** IF_INDEX of the local interface (default 2). */
   readonly interfaceIndex?: number;
+  /** NET_LUID of the local interface (default: Ethernet, NetLuidIndex = IF_INDEX). */
+  readonly interfaceLuid?: bigint;
+  /** INTERFACE_QUARANTINE_EPOCH of the local interface (default 0: not un-quarantined). */
+  readonly quarantineEpoch?: bigint;
 }
 
 /** One classification of the walk, on the local host. */
@@ -52,6 +57,8 @@ export interface ExplainReport {
   readonly assumptions: readonly CalloutAssumption[];
   /** What the apps saw (e.g. "connect() failed: WSAEACCES", "connected, 64 bytes echoed"). */
   readonly outcome: string;
+  /** Hints about the walk's assumptions that decided it (e.g. a quarantined interface). */
+  readonly notes: readonly string[];
 }
 
 /** Parses "ADDRESS:PORT" or "[V6]:PORT" (port optional for ICMP). */
@@ -164,11 +171,15 @@ export function walk(
   const me = net.host("local", localShim);
   const hostLen = v === 4 ? 32 : 128;
   let peer: Host = me;
+  let nicFacts: { readonly luid: bigint; readonly quarantineEpoch?: bigint } | undefined;
   if (!loopback) {
     const nic = net.attach(me, "eth0", "lan", {
       addresses: [`${local.address}/${hostLen}`],
       ...(request.interfaceIndex !== undefined ? { index: request.interfaceIndex } : {}),
+      ...(request.interfaceLuid !== undefined ? { luid: request.interfaceLuid } : {}),
+      ...(request.quarantineEpoch !== undefined ? { quarantineEpoch: request.quarantineEpoch } : {}),
     });
+    nicFacts = nic.facts;
     peer = net.host("remote", new Shim({ engine: new FilterEngine(), clock: net.scheduler, host: "remote" }));
     const pnic = net.attach(peer, "eth0", "lan", { addresses: [`${remote.address}/${hostLen}`] });
     me.addRoute(`${remote.address}/${hostLen}`, nic);
@@ -314,8 +325,40 @@ export function walk(
     sentence,
     assumptions,
     outcome,
+    notes: blockedAt === undefined ? [] : quarantineNotes(blockedAt, engine, nicFacts),
   };
 }
+
+/**
+ * A block by Windows Firewall's quarantine sublayer on the walk's NIC: say which (NET_LUID, epoch) pairs the
+ * policy's "Interface Un-quarantine filter"s admit, and how to ask about one of those interfaces instead.
+ */
+function quarantineNotes(
+  step: ExplainStep,
+  engine: FilterEngine,
+  nic: { readonly luid: bigint; readonly quarantineEpoch?: bigint } | undefined,
+): string[] {
+  const f = step.result.decidingFilter;
+  if (f === null || f.sublayer.subLayerKey !== FWPM_SUBLAYER.FWPM_SUBLAYER_MPSSVC_QUARANTINE || nic === undefined)
+    return [];
+  const known: string[] = [];
+  for (const u of engine.filters(step.record.layer)) {
+    if (u.sublayer.subLayerKey !== f.sublayer.subLayerKey || u.action.type !== "FWP_ACTION_PERMIT") continue;
+    const equal = (name: string) =>
+      u.conditions.find((c) => c.conditionName === name && c.matchType === "FWP_MATCH_EQUAL")?.value;
+    const epoch = equal("FWPM_CONDITION_INTERFACE_QUARANTINE_EPOCH");
+    const luid = equal("FWPM_CONDITION_IP_ARRIVAL_INTERFACE") ?? equal("FWPM_CONDITION_IP_LOCAL_INTERFACE");
+    if (epoch?.type !== "FWP_UINT64" || luid?.type !== "FWP_UINT64") continue;
+    known.push(`NET_LUID ${hex64(luid.value)} epoch ${epoch.value} (filter ${u.filterId})`);
+  }
+  const here = `NET_LUID ${hex64(nic.luid)}, epoch ${nic.quarantineEpoch ?? 0n}`;
+  if (known.length === 0) return [`the walk's interface (${here}) is quarantined by Windows Firewall`];
+  return [
+    `the walk's interface (${here}) is one Windows Firewall has not un-quarantined; the policy un-quarantines ${known.join(", ")} — to ask about one of those, add --interface-luid and --quarantine-epoch`,
+  ];
+}
+
+const hex64 = (v: bigint): string => `0x${v.toString(16).padStart(16, "0")}`;
 
 function fmt(e: { readonly address: IpAddress; readonly port: number }): string {
   const a = e.address.version === 6 ? `[${e.address}]` : `${e.address}`;

@@ -27,6 +27,12 @@ export interface InterfaceFacts {
   readonly subInterfaceIndex: number;
   /** The network profile id the interface is in (CURRENT_PROFILE_ID, *_INTERFACE_PROFILE_ID). */
   readonly profileId: number;
+  /**
+   * INTERFACE_QUARANTINE_EPOCH: the epoch Windows Firewall gives an interface once it has un-quarantined it
+   * (its "Interface Un-quarantine filter"s name the pair NET_LUID, epoch); 0 when absent — an interface the
+   * firewall has not un-quarantined yet.
+   */
+  readonly quarantineEpoch?: bigint;
 }
 
 /** The process behind a socket (ALE identity fields and process metadata, §G.3). */

@@ -141,7 +141,8 @@ const GETTERS: Partial<Record<ConditionName, Getter>> = {
   FWPM_CONDITION_CURRENT_PROFILE_ID: (f) => ifProfile(f.iface),
   FWPM_CONDITION_LOCAL_INTERFACE_PROFILE_ID: (f) => ifProfile(f.iface),
   FWPM_CONDITION_ORIGINAL_PROFILE_ID: (f) => ifProfile(f.iface),
-  FWPM_CONDITION_INTERFACE_QUARANTINE_EPOCH: (f) => (f.iface === undefined ? undefined : u64(0n)),
+  FWPM_CONDITION_INTERFACE_QUARANTINE_EPOCH: (f) =>
+    f.iface === undefined ? undefined : u64(f.iface.quarantineEpoch ?? 0n),
   // The arrival interface (IPFORWARD: source interface).
   FWPM_CONDITION_IP_ARRIVAL_INTERFACE: (f) => ifLuid(f.arrivalInterface),
   FWPM_CONDITION_ARRIVAL_INTERFACE_INDEX: (f) => ifIndex(f.arrivalInterface),

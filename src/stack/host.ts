@@ -14,7 +14,7 @@ import type { ReassemblerOptions } from "./ip/reassembly.ts";
 import { IpLayer } from "./ip-layer.ts";
 import type { Port } from "./link/port.ts";
 import { NeighborCache } from "./net/neighbor.ts";
-import { NetInterface } from "./nic.ts";
+import { IF_TYPE, NetInterface, netLuid } from "./nic.ts";
 import { packetLabel } from "./packet-facts.ts";
 import { Process, systemProcess } from "./process.ts";
 import type { ProcessSpec } from "../shim/index.ts";
@@ -65,7 +65,19 @@ export class Host {
     this.rng = new SeededRng(options.seed ?? hashName(name));
     this.ephemeralLow = options.ephemeralLow ?? 49152;
     this.#nextEphemeral = this.ephemeralLow + this.rng.nextInt(1000);
-    this.loopback = new NetInterface(1, "Loopback Pseudo-Interface 1", "loopback", new Uint8Array(6), 65535, undefined);
+    // IF_INDEX 1; NET_LUID 0x0018000000000000 (IfType 24, NetLuidIndex 0), as a real machine's un-quarantine
+    // filter for its loopback names it (fixtures/wfp-state keploy, filter 113452).
+    this.loopback = new NetInterface(
+      1,
+      "Loopback Pseudo-Interface 1",
+      "loopback",
+      new Uint8Array(6),
+      65535,
+      undefined,
+      {
+        luid: netLuid(IF_TYPE.softwareLoopback, 0),
+      },
+    );
     this.loopback.addAddress("127.0.0.1/8");
     this.loopback.addAddress("::1/128");
     this.ip = new IpLayer(this);
@@ -91,13 +103,18 @@ export class Host {
       readonly addresses: readonly string[];
       readonly mtu?: number;
       readonly index?: number;
+      readonly luid?: bigint;
+      readonly quarantineEpoch?: bigint;
     },
   ): NetInterface {
     // IF_INDEX: 2, 3, ... by default (1 is the loopback), or as given (a real machine's index).
     const index = init.index ?? this.interfaces.length + 2;
     if (index === 1 || this.interfaces.some((n) => n.index === index))
       throw new RangeError(`interface index ${index} is taken`);
-    const nic = new NetInterface(index, name, "ethernet", init.mac, init.mtu ?? 1500, port);
+    const nic = new NetInterface(index, name, "ethernet", init.mac, init.mtu ?? 1500, port, {
+      ...(init.luid !== undefined ? { luid: init.luid } : {}),
+      ...(init.quarantineEpoch !== undefined ? { quarantineEpoch: init.quarantineEpoch } : {}),
+    });
     for (const a of init.addresses) this.addAddress(nic, a);
     this.interfaces.push(nic);
     const neighbors = new NeighborCache({

@@ -30,6 +30,10 @@ export interface AttachSpec {
   readonly mtu?: number;
   /** IF_INDEX of the NIC (default 2, 3, …). */
   readonly index?: number;
+  /** NET_LUID of the NIC (default from its IF_TYPE and index). */
+  readonly luid?: bigint;
+  /** INTERFACE_QUARANTINE_EPOCH (default 0). */
+  readonly quarantineEpoch?: bigint;
   /** Default: 02:00:00:00:hh:nn from the host's and NIC's numbers. */
   readonly mac?: Uint8Array;
   /** Faults on frames this NIC sends (outbound) and receives (inbound). */
@@ -122,6 +126,8 @@ export class Network {
       addresses: spec.addresses,
       ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
       ...(spec.index !== undefined ? { index: spec.index } : {}),
+      ...(spec.luid !== undefined ? { luid: spec.luid } : {}),
+      ...(spec.quarantineEpoch !== undefined ? { quarantineEpoch: spec.quarantineEpoch } : {}),
     });
   }
 

@@ -25,6 +25,16 @@ export interface InterfaceCounters {
   framesDropped: number;
 }
 
+/** What WFP's interface fields say of a NIC beyond its index, when a real machine's values are wanted. */
+export interface NetInterfaceIdentity {
+  /** NET_LUID (default: IfType and NetLuidIndex = IF_INDEX). */
+  readonly luid?: bigint;
+  /** INTERFACE_QUARANTINE_EPOCH (default 0: not un-quarantined). */
+  readonly quarantineEpoch?: bigint;
+  /** The network profile id (default 1, public). */
+  readonly profileId?: number;
+}
+
 export class NetInterface {
   readonly addresses: IpPrefix[] = [];
   readonly counters: InterfaceCounters = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, framesDropped: 0 };
@@ -41,11 +51,19 @@ export class NetInterface {
     readonly mac: Uint8Array,
     public mtu: number,
     readonly port: Port | undefined,
-    profileId = 1,
+    identity: NetInterfaceIdentity = {},
   ) {
     const type = kind === "loopback" ? IF_TYPE.softwareLoopback : IF_TYPE.ethernetCsmacd;
     this.macText = [...mac].map((b) => b.toString(16).padStart(2, "0")).join(":");
-    this.facts = { index, luid: netLuid(type, index), type, tunnelType: 0, subInterfaceIndex: 0, profileId };
+    this.facts = {
+      index,
+      luid: identity.luid ?? netLuid(type, index),
+      type,
+      tunnelType: 0,
+      subInterfaceIndex: 0,
+      profileId: identity.profileId ?? 1,
+      ...(identity.quarantineEpoch !== undefined ? { quarantineEpoch: identity.quarantineEpoch } : {}),
+    };
   }
 
   /** Assigns `address/prefixLength`. */

@@ -22,6 +22,12 @@ export interface ScenarioInterface {
   readonly addresses: readonly string[];
   readonly mtu?: number;
   readonly mac?: Uint8Array;
+  /** IF_INDEX (default 2, 3, … in order). */
+  readonly index?: number;
+  /** NET_LUID (default from IF_TYPE and the index). */
+  readonly luid?: bigint;
+  /** INTERFACE_QUARANTINE_EPOCH (default 0: not un-quarantined). */
+  readonly quarantineEpoch?: bigint;
   readonly faults?: { readonly outbound?: FaultSpec; readonly inbound?: FaultSpec; readonly seed?: number };
 }
 
@@ -190,6 +196,16 @@ function int(v: unknown, path: string, min: number, max: number, fallback?: numb
   const n = num(v, path, min, max, fallback);
   if (!Number.isInteger(n)) throw new ScenarioError(path, "expected a whole number");
   return n;
+}
+
+/** A UINT64: a whole number, or a string in decimal or 0x hex (for values past 2^53). */
+export function uint64(v: unknown, path: string): bigint {
+  if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+  if (typeof v === "string" && /^(0x[0-9a-fA-F]{1,16}|[0-9]{1,20})$/.test(v)) {
+    const n = BigInt(v);
+    if (n <= 0xffff_ffff_ffff_ffffn) return n;
+  }
+  throw new ScenarioError(path, "expected a UINT64: a whole number, or a string in decimal or 0x hex");
 }
 
 function bool(v: unknown, path: string, fallback: boolean): boolean {
@@ -399,7 +415,7 @@ export function parseScenario(input: unknown): Scenario {
     const interfaces = arr(h.interfaces, `${p}.interfaces`).map((iv, j): ScenarioInterface => {
       const ip = `${p}.interfaces[${j}]`;
       const n = obj(iv, ip);
-      known(n, ip, ["name", "link", "addresses", "mtu", "mac", "faults"]);
+      known(n, ip, ["name", "link", "addresses", "mtu", "mac", "index", "luid", "quarantineEpoch", "faults"]);
       const link = str(n.link, `${ip}.link`);
       if (!linkNames.has(link)) throw new ScenarioError(`${ip}.link`, `no link named ${link}`);
       const addresses = arr(n.addresses, `${ip}.addresses`).map((a, k) => {
@@ -425,10 +441,19 @@ export function parseScenario(input: unknown): Scenario {
         addresses,
         ...(n.mtu !== undefined ? { mtu: int(n.mtu, `${ip}.mtu`, 576, 65535) } : {}),
         ...(mac !== undefined ? { mac } : {}),
+        ...(n.index !== undefined ? { index: int(n.index, `${ip}.index`, 2, 0xffffffff) } : {}),
+        ...(n.luid !== undefined ? { luid: uint64(n.luid, `${ip}.luid`) } : {}),
+        ...(n.quarantineEpoch !== undefined
+          ? { quarantineEpoch: uint64(n.quarantineEpoch, `${ip}.quarantineEpoch`) }
+          : {}),
         ...(faults !== undefined ? { faults } : {}),
       };
     });
     const ifNames = new Set(interfaces.map((n) => n.name));
+    interfaces.forEach((n, j) => {
+      if (n.index !== undefined && interfaces.some((o, k) => k < j && o.index === n.index))
+        throw new ScenarioError(`${p}.interfaces[${j}].index`, `interface index ${n.index} is taken`);
+    });
     const routes = arr(h.routes, `${p}.routes`).map((rv, j): ScenarioRoute => {
       const rp = `${p}.routes[${j}]`;
       const r = obj(rv, rp);

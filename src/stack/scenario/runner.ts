@@ -89,6 +89,9 @@ export function runScenario(scenario: Scenario, options: RunScenarioOptions): Sc
         addresses: i.addresses,
         ...(i.mtu !== undefined ? { mtu: i.mtu } : {}),
         ...(i.mac !== undefined ? { mac: i.mac } : {}),
+        ...(i.index !== undefined ? { index: i.index } : {}),
+        ...(i.luid !== undefined ? { luid: i.luid } : {}),
+        ...(i.quarantineEpoch !== undefined ? { quarantineEpoch: i.quarantineEpoch } : {}),
         ...(i.faults !== undefined ? { faults: i.faults } : {}),
       });
       nic.forwarding = h.forwarding;
