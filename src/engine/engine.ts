@@ -193,6 +193,8 @@ export class FilterEngine {
   #journalBroken = false;
   /** H15: which filters classify with respect to FWPM_FILTER_FLAG_BOOTTIME (setBootTimeEnforcement). */
   #bootTime: BootTimeEnforcement = "enforced";
+  /** See `policyVersion`: bumped by `#policiesChanged` wherever a layer's policy object may be replaced. */
+  #policyVersion = 0;
 
   constructor(init: FilterEngineInit = {}) {
     this.#init = init;
@@ -707,6 +709,7 @@ export class FilterEngine {
       }
     }
     this.#compiled.delete(runtimeId);
+    this.#policiesChanged();
   }
 
   #notifyQuietly(filter: Filter, type: "FWPS_CALLOUT_NOTIFY_ADD_FILTER" | "FWPS_CALLOUT_NOTIFY_DELETE_FILTER"): void {
@@ -918,6 +921,7 @@ export class FilterEngine {
       for (let i = undo.length - 1; i >= 0; i--) (undo[i] as () => void)();
       // The touched layers are back to their pre-batch filter sets: reuse their compiled states.
       if (batch.frozen !== null) for (const [id, state] of batch.frozen) this.#compiled.set(id, state);
+      this.#policiesChanged();
       // The undo put every object back. Unless foreign code ran meanwhile (a notifyFn, the callback),
       // the engine holds what it held before, so a fork or a journal valid before stays valid.
       if (!batch.watched) this.#version = versionBefore;
@@ -925,6 +929,8 @@ export class FilterEngine {
       throw e;
     } finally {
       this.#batch = null;
+      // The touched layers' pre-batch policies stop being what layerPolicy returns.
+      this.#policiesChanged();
     }
     if (this.#journal !== null && !this.#journalBroken) {
       if (journal === null || recorded === null) this.#journalBroken = true;
@@ -1001,6 +1007,7 @@ export class FilterEngine {
       throw e;
     } finally {
       this.#batch = null;
+      this.#policiesChanged();
     }
     if (this.#version === versionBefore) this.#takeTables(staged, journal);
     else {
@@ -1026,6 +1033,7 @@ export class FilterEngine {
     staged.#shared = true;
     staged.#journalBroken = true;
     staged.#compiled.clear();
+    staged.#policiesChanged();
     if (staged.#nextFilterId > this.#nextFilterId) this.#nextFilterId = staged.#nextFilterId;
     if (staged.#nextCalloutId > this.#nextCalloutId) this.#nextCalloutId = staged.#nextCalloutId;
     if (staged.#nextProviderContextId > this.#nextProviderContextId)
@@ -1038,6 +1046,7 @@ export class FilterEngine {
           const id = (entry.result as Filter).layer.runtimeId;
           if (id !== lastLayer) {
             this.#compiled.delete(id);
+            this.#policiesChanged();
             lastLayer = id;
           }
           break;
@@ -1128,6 +1137,7 @@ export class FilterEngine {
     for (const [k, v] of this.#filtersByLayer) byLayer.set(k, new Set(v));
     this.#filtersByLayer = byLayer;
     this.#compiled.clear();
+    this.#policiesChanged();
   }
 
   /** One op of a batch; what undoes it goes on `undo` (none for a batch of one, #applyOne). */
@@ -1254,6 +1264,22 @@ export class FilterEngine {
   }
 
   /**
+   * A number that changes whenever the policy of some layer may change — a filter added or deleted, a batch
+   * or a staged transaction published or rolled back, the boot-time switch (H15) — and stays the same while
+   * `layerPolicy` keeps returning the same object for every layer. What is derived from layer policies (the
+   * shim's plans) is still valid while this reads the same: one comparison for all layers instead of a
+   * `layerPolicy` call per layer. A published fork, which reads tables its origin changes (and builds a new
+   * policy object for every call), reads a new number every time.
+   */
+  get policyVersion(): number {
+    return this.#shared ? ++this.#policyVersion : this.#policyVersion;
+  }
+
+  #policiesChanged(): void {
+    this.#policyVersion++;
+  }
+
+  /**
    * The layer's policy as classifiers see it: the sublayers holding filters at this layer in
    * evaluation order, each with its filters in evaluation order.
    */
@@ -1284,6 +1310,7 @@ export class FilterEngine {
     if (mode === this.#bootTime) return;
     this.#bootTime = mode;
     this.#compiled.clear();
+    this.#policiesChanged();
   }
 
   #buildPolicy(layer: Layer, filters: Iterable<Filter>): LayerPolicy {

@@ -210,6 +210,44 @@ describe("classify points", () => {
     assert.equal(shim.hasFilters("STREAM_PACKET", 4), false);
     assert.equal(shim.hasFilters("ALE_AUTH_CONNECT", 4), true);
   });
+
+  it("a layer's plan is asked of the engine once per policy change, and follows every change", () => {
+    const { shim, engine } = shimWith(BLOCK_445);
+    const connect = getLayer("FWPM_LAYER_ALE_AUTH_CONNECT_V4");
+    const transport = getLayer("FWPM_LAYER_OUTBOUND_TRANSPORT_V4");
+    const asked = new Map<string, number>();
+    const layerPolicy = engine.layerPolicy.bind(engine);
+    engine.layerPolicy = (layer) => {
+      const name = typeof layer === "object" ? String(layer.fwpmName ?? layer.runtimeId) : String(layer);
+      asked.set(name, (asked.get(name) ?? 0) + 1);
+      return layerPolicy(layer);
+    };
+    const plan = shim.layerPlan(connect);
+    assert.equal(shim.layerPlan(transport).empty, true);
+    for (let i = 0; i < 10; i++) {
+      assert.equal(shim.layerPlan(connect), plan);
+      // Blocked (port 445): the connect layer and then its discard layer are classified.
+      assert.equal(shim.classify(connect, { facts: connectFacts }).permit, false);
+    }
+    assert.deepEqual(
+      Object.fromEntries(asked),
+      {
+        FWPM_LAYER_ALE_AUTH_CONNECT_V4: 1,
+        FWPM_LAYER_OUTBOUND_TRANSPORT_V4: 1,
+        FWPM_LAYER_ALE_AUTH_CONNECT_V4_DISCARD: 1,
+      },
+      "once per layer while nothing changed",
+    );
+    const added = engine.addFilter({
+      name: "block 80 out",
+      layer: transport.fwpmName as string,
+      action: { type: "FWP_ACTION_BLOCK" },
+    });
+    assert.equal(shim.layerPlan(transport).empty, false);
+    assert.equal(shim.layerPlan(connect), plan, "an unchanged layer keeps its plan");
+    engine.deleteFilter(added.filterId);
+    assert.equal(shim.layerPlan(transport).empty, true);
+  });
 });
 
 describe("ALE flows and reauthorization (G7–G12)", () => {

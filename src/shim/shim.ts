@@ -224,6 +224,8 @@ export class Shim {
   #indicationData: unknown;
   /** Per layer (by runtime id): the plan of the layer policy last seen. */
   readonly #plans: (LayerPlan | undefined)[] = [];
+  /** Per layer: the engine's policyVersion when its plan was last found current. */
+  readonly #planVersions: number[] = [];
 
   constructor(init: ShimInit) {
     this.engine = init.engine;
@@ -267,13 +269,21 @@ export class Shim {
     return !this.layerPlan(layerOfPoint(point, ipVersion)).empty;
   }
 
-  /** The plan of `layer`'s current policy (see LayerPlan), rebuilt when the layer's filters change. */
+  /**
+   * The plan of `layer`'s current policy (see LayerPlan), rebuilt when the layer's filters change. While the
+   * engine's policyVersion is the one a plan was last found current at, no layer policy has changed and the
+   * plan is returned without asking the engine.
+   */
   layerPlan(layer: Layer): LayerPlan {
+    const id = layer.runtimeId;
+    const version = this.engine.policyVersion;
+    const cached = this.#plans[id];
+    if (cached !== undefined && this.#planVersions[id] === version) return cached;
     const policy = this.engine.layerPolicy(layer);
-    const cached = this.#plans[layer.runtimeId];
+    this.#planVersions[id] = version;
     if (cached !== undefined && cached.policy === policy) return cached;
     const plan = planOf(layer, policy);
-    this.#plans[layer.runtimeId] = plan;
+    this.#plans[id] = plan;
     return plan;
   }
 
@@ -319,7 +329,7 @@ export class Shim {
 
   /** The layer policy identity a flow authorized at `layer` will be compared against. */
   policyOf(layer: Layer): object {
-    return this.engine.layerPolicy(layer);
+    return this.layerPlan(layer).policy;
   }
 
   /**
