@@ -146,16 +146,20 @@ export class CaptureDecoder {
     }
   }
 
+  /** pcap only: the fractions of the file's timestamps are nanoseconds (magic a1b23c4d), not microseconds. */
+  get pcapNanosecond(): boolean {
+    return this.nanosecond;
+  }
+
   /** The last packet's timestamp in ns since the epoch (0n for a Simple Packet Block). */
   timestampNs(): bigint {
-    if (!this.hasTimestamp) return 0n;
-    if (this.format === "pcap") return pcapTimestampNs(this.tsHigh, this.tsLow);
-    return pcapngTimestampNs(
-      this.tsHigh,
-      this.tsLow,
-      this.ifUnits[this.interfaceId] ?? 1_000_000n,
-      this.ifOffset[this.interfaceId] ?? 0n,
-    );
+    return this.hasTimestamp ? this.timestampOf(this.interfaceId, this.tsHigh, this.tsLow) : 0n;
+  }
+
+  /** A raw timestamp (`tsHigh`, `tsLow` as a packet of `interfaceId` leaves them) in ns since the epoch. */
+  timestampOf(interfaceId: number, high: number, low: number): bigint {
+    if (this.format === "pcap") return pcapTimestampNs(high, low);
+    return pcapngTimestampNs(high, low, this.ifUnits[interfaceId] ?? 1_000_000n, this.ifOffset[interfaceId] ?? 0n);
   }
 
   /** The last packet as a value; `copy` makes `data` own its bytes (needed when `buf` is reused). */

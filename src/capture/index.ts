@@ -3,7 +3,8 @@
  *
  * - `readCaptureSync(bytes)`, `iterateCaptureSync(bytes)`, `CaptureReader`: a file in memory.
  * - `openCaptureStream(path)` → `CaptureStream`: any size, constant memory, AsyncIterable of packets.
- * - `scanCaptureFile(path, onPacket)`: the zero-allocation fast path (views into a reused chunk buffer).
+ * - `scanCaptureFile(path, onPacket)`: the zero-allocation fast path (views into a reused chunk buffer);
+ *   `scanCaptureRecords(path, onRecord)` the same with the whole record (one reused `ScanRecord`).
  * - `PcapWriter`, `PcapngWriter` over a `CaptureSink` (`ByteArraySink`, `FileSink`).
  * Malformed input never throws: faults are `CaptureError` values next to the packets read before them.
  */
@@ -25,7 +26,15 @@ export type {
 } from "./types.ts";
 export { CaptureReader, iterateCaptureSync, readCaptureSync } from "./reader.ts";
 export { CaptureStream, type CaptureStreamOptions, openCaptureStream } from "./stream.ts";
-export { type ScanCallback, type ScanOptions, type ScanSummary, scanCaptureFile } from "./scan.ts";
+export {
+  type ScanCallback,
+  type ScanOptions,
+  ScanRecord,
+  type ScanRecordCallback,
+  type ScanSummary,
+  scanCaptureFile,
+  scanCaptureRecords,
+} from "./scan.ts";
 export { ByteArraySink, type CaptureSink, FileSink } from "./sink.ts";
 export { CaptureWriteError, type PacketToWrite, PcapWriter, type PcapWriterOptions } from "./pcap-writer.ts";
 export {

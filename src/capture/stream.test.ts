@@ -14,7 +14,7 @@ import type { CapturedPacket } from "./types.ts";
 import { PcapWriter } from "./pcap-writer.ts";
 import { PcapngWriter } from "./pcapng-writer.ts";
 import { readCaptureSync } from "./reader.ts";
-import { type ScanOptions, scanCaptureFile } from "./scan.ts";
+import { type ScanOptions, type ScanRecord, scanCaptureFile, scanCaptureRecords } from "./scan.ts";
 import { FileSink } from "./sink.ts";
 import { openCaptureStream } from "./stream.ts";
 
@@ -149,6 +149,29 @@ describe("constant memory on files larger than the chunk", () => {
     assert.ok(peak < 4 * 1024 * 1024, `arrayBuffers grew by ${peak} bytes`);
   });
 
+  it("the record scan's memory does not grow with the file", async () => {
+    gc();
+    const baseline = process.memoryUsage().arrayBuffers;
+    let peak = 0;
+    let n = 0;
+    let last = 0n;
+    const summary = await scanCaptureRecords(
+      path,
+      (r) => {
+        if (r.capturedLength !== payload.length || r.index !== n + 1) throw new Error("bad record");
+        if (++n % 8000 === 0) {
+          last = r.timestampNs();
+          gc();
+          peak = Math.max(peak, process.memoryUsage().arrayBuffers - baseline);
+        }
+      },
+      { chunkSize: 1024 * 1024 },
+    );
+    assert.equal(summary.packets, packetCount);
+    assert.equal(last, BigInt(packetCount - 1) * 1000n);
+    assert.ok(peak < 4 * 1024 * 1024, `arrayBuffers grew by ${peak} bytes`);
+  });
+
   for (const readAhead of [false, true]) {
     it(`the scan's memory does not grow with the file (read-ahead ${readAhead ? "on" : "off"})`, async () => {
       gc();
@@ -210,6 +233,88 @@ describe("scan", () => {
       }
     });
   }
+
+  /** What the record scan hands out, as the packet the other readers would make of it. */
+  const packetOf = (r: ScanRecord): CapturedPacket => ({
+    index: r.index,
+    interfaceId: r.interfaceId,
+    linkType: r.linkType,
+    timestampNs: r.timestampNs(),
+    originalLength: r.originalLength,
+    capturedLength: r.capturedLength,
+    data: r.data().slice(),
+  });
+
+  for (const options of variants) {
+    it(`the record scan sees every fixture's packets, whole, as the sync reader does (${JSON.stringify(options)})`, async () => {
+      for (const path of files) {
+        const sync = readCaptureSync(new Uint8Array(readFileSync(path)));
+        const seen: CapturedPacket[] = [];
+        const records = new Set<ScanRecord>();
+        const summary = await scanCaptureRecords(
+          path,
+          (r) => {
+            records.add(r);
+            seen.push(packetOf(r));
+          },
+          options,
+        );
+        assert.equal(summary.format, sync.format, path);
+        assert.equal(summary.packets, sync.packets.length, path);
+        assert.deepEqual(summary.interfaces, sync.interfaces, path);
+        assert.deepEqual(summary.errors, sync.errors, path);
+        assert.deepEqual(seen, sync.packets, path);
+        assert.ok(records.size <= 1, "one record object for the whole scan");
+      }
+    });
+  }
+
+  it("the record scan reports damage like the sync reader, at the same offsets, with and without read-ahead", async () => {
+    const rng = new SeededRng(11);
+    for (const path of files) {
+      const bytes = new Uint8Array(readFileSync(path));
+      const damaged = bytes.slice(0, rng.nextInt(bytes.length + 1));
+      if (damaged.length > 0 && rng.chance(0.5)) damaged[rng.nextInt(damaged.length)] = rng.nextInt(256);
+      const target = join(dir, "damaged-records.bin");
+      writeFileSync(target, damaged);
+      const sync = readCaptureSync(damaged);
+      for (const options of [{ chunkSize: 100 }, { chunkSize: 100, readAhead: true }]) {
+        const seen: CapturedPacket[] = [];
+        const summary = await scanCaptureRecords(target, (r) => seen.push(packetOf(r)), options);
+        assert.deepEqual(seen, sync.packets, path);
+        assert.deepEqual(summary.errors, sync.errors, path);
+      }
+    }
+  });
+
+  it("the record scan of a missing file is an E_CAPTURE_IO error, not an exception", async () => {
+    let n = 0;
+    const summary = await scanCaptureRecords(join(dir, "no-such-file.pcap"), () => n++);
+    assert.equal(n, 0);
+    assert.deepEqual(
+      summary.errors.map((e) => [e.code, e.offset, e.fatal]),
+      [["E_CAPTURE_IO", 0, true]],
+    );
+  });
+
+  it("the record scan reads a zero snap length on with the non-fatal E_CAPTURE_ZERO_SNAPLEN", async () => {
+    const path = join(dir, "zero-snaplen.pcap");
+    const w = new PcapWriter(new FileSink(path), { linkType: 1 });
+    for (const n of [60, 1500, 70]) w.writePacket({ timestampNs: BigInt(n) * 1000n, data: new Uint8Array(n) });
+    w.close();
+    const bytes = new Uint8Array(readFileSync(path));
+    new DataView(bytes.buffer).setUint32(16, 0, true);
+    writeFileSync(path, bytes);
+    const sync = readCaptureSync(bytes);
+    const seen: CapturedPacket[] = [];
+    const summary = await scanCaptureRecords(path, (r) => seen.push(packetOf(r)));
+    assert.deepEqual(seen, sync.packets);
+    assert.deepEqual(
+      summary.errors.map((e) => [e.code, e.offset, e.field, e.fatal]),
+      [["E_CAPTURE_ZERO_SNAPLEN", 16, "pcap.header.snaplen", false]],
+    );
+    assert.equal(summary.interfaces[0]?.snapLength, 262144);
+  });
 
   it("reads records larger than the chunk and than the read-ahead reserve, with and without read-ahead", async () => {
     // Records of 70 KiB to 3 MiB cross every chunk boundary: the tail carried over no longer fits the 64 KiB

@@ -11,9 +11,10 @@ import { closeSync, openSync, statSync, writeSync } from "node:fs";
 import { describeError, type IpAddress, ManualClock, OpenWfpError, parseIpAddress } from "../base/index.ts";
 import { netEventFromClassify } from "../bfe/index.ts";
 import type { NetEventHeaderInput } from "../bfe/netevents/types.ts";
-import { FileSink, formatCaptureError, openCaptureStream, PcapngWriter } from "../capture/index.ts";
+import { FileSink, formatCaptureError, PcapngWriter, type ScanRecord, scanCaptureRecords } from "../capture/index.ts";
 import { networkStart, PacketObserver, simpleIpOffset } from "../observe/index.ts";
 import { type ClassifyRecord, Shim } from "../shim/index.ts";
+import type { WireError } from "../wire/index.ts";
 import { type CalloutAssumption, loadPolicySource, type PolicySourceSpec } from "./policy-source.ts";
 
 export interface ReplayRequest {
@@ -195,81 +196,77 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
   const byFilter = new Map<bigint, FilterCount>();
   let bytesRead = 0;
   let nextExpiry = 0n;
-  try {
-    const stream = openCaptureStream(request.capturePath, { copyData: false });
-    for await (const packet of stream) {
-      summary.packets++;
-      bytesRead += packet.capturedLength + 16;
-      if ((summary.packets & 0xffff) === 0) request.onProgress?.(bytesRead, size);
-      const now = packet.timestampNs;
-      if (now > clock.nowNs()) clock.setNs(now);
-      if (now >= nextExpiry) {
-        observer.expireFlows(now);
-        nextExpiry = now + 1_000_000_000n;
-      }
-      let permit = true;
-      let ipAt = simpleIpOffset(packet.linkType, packet.data);
-      if (ipAt < 0) {
-        const start = networkStart(packet.linkType, packet.data);
-        if (!start.ok) {
-          summary.malformed++;
-          if (summary.malformedExamples.length < 20)
-            summary.malformedExamples.push(
-              `packet ${packet.index}: ${start.error.protocol}: ${start.error.reason} at offset ${start.error.offset} (field ${start.error.field})`,
-            );
-        } else if (start.value.kind === "not-ip") summary.notIp++;
-        else ipAt = start.value.offset;
-      }
-      if (ipAt >= 0) {
-        const v = observer.observe(packet.data, ipAt, packet.data.length);
-        if (!v.ok) {
-          summary.malformed++;
-          if (summary.malformedExamples.length < 20)
-            summary.malformedExamples.push(
-              `packet ${packet.index}: ${v.error.protocol}: ${v.error.reason} at offset ${v.error.offset} (field ${v.error.field})`,
-            );
-        } else {
-          const o = v.value;
-          summary.directions[o.direction]++;
-          permit = o.permit;
-          if (!permit) {
-            if (o.byFlow === true) summary.droppedByFlow++;
-            const layerName = o.layer?.fwpmName ?? (o.byFlow === true ? "(flow blocked at ALE)" : "(unknown)");
-            summary.droppedByLayer[layerName] = (summary.droppedByLayer[layerName] ?? 0) + 1;
-            const f = o.result?.decidingFilter;
-            if (f !== undefined && f !== null) {
-              let c = byFilter.get(f.filterId);
-              if (c === undefined) {
-                c = {
-                  id: f.filterId.toString(),
-                  key: f.filterKey,
-                  name: f.name,
-                  layer: f.layer.fwpmName ?? f.layer.fwpsName,
-                  sublayer: f.sublayer.name,
-                  packets: 0,
-                };
-                byFilter.set(f.filterId, c);
-              }
-              c.packets++;
+  const malformed = (index: number, e: WireError, base: number): void => {
+    summary.malformed++;
+    if (summary.malformedExamples.length < 20)
+      summary.malformedExamples.push(
+        `packet ${index}: ${e.protocol}: ${e.reason} at offset ${e.offset - base} (field ${e.field})`,
+      );
+  };
+  // Called for every packet with the scan's one reused record: the frame is r.buffer[r.offset, frameEnd).
+  const onRecord = (r: ScanRecord): void => {
+    summary.packets++;
+    bytesRead += r.capturedLength + 16;
+    if ((summary.packets & 0xffff) === 0) request.onProgress?.(bytesRead, size);
+    const now = r.timestampNs();
+    if (now > clock.nowNs()) clock.setNs(now);
+    if (now >= nextExpiry) {
+      observer.expireFlows(now);
+      nextExpiry = now + 1_000_000_000n;
+    }
+    const bytes = r.buffer;
+    const frameStart = r.offset;
+    const frameEnd = frameStart + r.capturedLength;
+    let permit = true;
+    let ipAt = simpleIpOffset(r.linkType, bytes, frameStart, frameEnd);
+    if (ipAt < 0) {
+      const start = networkStart(r.linkType, r.data());
+      if (!start.ok) malformed(r.index, start.error, 0);
+      else if (start.value.kind === "not-ip") summary.notIp++;
+      else ipAt = start.value.offset;
+    }
+    if (ipAt >= 0) {
+      // The observer reads the IP packet in place; its errors' offsets are from the frame's start.
+      const v = observer.observe(bytes, frameStart + ipAt, frameEnd);
+      if (!v.ok) malformed(r.index, v.error, frameStart);
+      else {
+        const o = v.value;
+        summary.directions[o.direction]++;
+        permit = o.permit;
+        if (!permit) {
+          if (o.byFlow === true) summary.droppedByFlow++;
+          const layerName = o.layer?.fwpmName ?? (o.byFlow === true ? "(flow blocked at ALE)" : "(unknown)");
+          summary.droppedByLayer[layerName] = (summary.droppedByLayer[layerName] ?? 0) + 1;
+          const f = o.result?.decidingFilter;
+          if (f !== undefined && f !== null) {
+            let c = byFilter.get(f.filterId);
+            if (c === undefined) {
+              c = {
+                id: f.filterId.toString(),
+                key: f.filterKey,
+                name: f.name,
+                layer: f.layer.fwpmName ?? f.layer.fwpsName,
+                sublayer: f.sublayer.name,
+                packets: 0,
+              };
+              byFilter.set(f.filterId, c);
             }
+            c.packets++;
           }
         }
       }
-      if (permit) {
-        summary.permitted++;
-        permittedOut?.write(
-          packet.interfaceId,
-          packet.linkType,
-          packet.timestampNs,
-          packet.data,
-          packet.originalLength,
-        );
-      } else {
-        summary.dropped++;
-        droppedOut?.write(packet.interfaceId, packet.linkType, packet.timestampNs, packet.data, packet.originalLength);
-      }
     }
-    for (const e of stream.errors) summary.captureErrors.push(formatCaptureError(e));
+    if (permit) {
+      summary.permitted++;
+      permittedOut?.write(r.interfaceId, r.linkType, now, r.data(), r.originalLength);
+    } else {
+      summary.dropped++;
+      droppedOut?.write(r.interfaceId, r.linkType, now, r.data(), r.originalLength);
+    }
+  };
+  try {
+    const scanned = await scanCaptureRecords(request.capturePath, onRecord);
+    for (const e of scanned.errors) summary.captureErrors.push(formatCaptureError(e));
   } finally {
     permittedOut?.close();
     droppedOut?.close();

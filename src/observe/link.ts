@@ -54,12 +54,13 @@ export function networkStart(linkType: number, data: Uint8Array): Result<Network
 /**
  * `networkStart` for the frames that need no walk, as a number and without allocating: an untagged Ethernet
  * frame carrying IPv4 or IPv6 (14), or a raw-IP link type (0). -1 for every other frame: ask
- * `networkStart` (tags, other EtherTypes, other link types, a cut header).
+ * `networkStart` (tags, other EtherTypes, other link types, a cut header). The frame is `data[start, end)`
+ * (by default all of `data`); the offset returned is from `start`.
  */
-export function simpleIpOffset(linkType: number, data: Uint8Array): number {
+export function simpleIpOffset(linkType: number, data: Uint8Array, start = 0, end = data.length): number {
   if (linkType === LinkType.EN10MB) {
-    if (data.length < 14) return -1;
-    const type = ((data[12] as number) << 8) | (data[13] as number);
+    if (end - start < 14) return -1;
+    const type = ((data[start + 12] as number) << 8) | (data[start + 13] as number);
     return type === EtherType.Ipv4 || type === EtherType.Ipv6 ? 14 : -1;
   }
   return linkType === LinkType.RAW || linkType === LinkType.IPV4 || linkType === LinkType.IPV6 ? 0 : -1;
