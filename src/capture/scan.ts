@@ -9,6 +9,7 @@
  * Bad bytes and I/O faults end the scan with an error in the summary; an exception thrown by the callback
  * propagates to the caller (the file is closed first).
  */
+import { readU32 } from "./bytes.ts";
 import { ChunkedFile, ioError } from "./chunked-file.ts";
 import { CaptureDecoder, MAX_CAPTURED_LENGTH, STEP_NEED_MORE, STEP_OTHER, STEP_PACKET } from "./decoder.ts";
 import type { CaptureError } from "./error.ts";
@@ -268,14 +269,14 @@ function scanPcapRecordsWhole(
   record.linkType = d.linkType;
   record.hasTimestamp = true;
   while (e - p >= 16) {
-    const cap = u32(b, p + 8, le);
+    const cap = readU32(b, p + 8, le);
     if (cap > MAX_CAPTURED_LENGTH || e - p - 16 < cap) break;
     record.index = d.packetCount + n + 1;
-    record.timestampHigh = u32(b, p, le);
-    record.timestampLow = pcapFractionNs(u32(b, p + 4, le), nano);
+    record.timestampHigh = readU32(b, p, le);
+    record.timestampLow = pcapFractionNs(readU32(b, p + 4, le), nano);
     record.offset = p + 16;
     record.capturedLength = cap;
-    record.originalLength = u32(b, p + 12, le);
+    record.originalLength = readU32(b, p + 12, le);
     onRecord(record);
     p += 16 + cap;
     n++;
@@ -283,12 +284,4 @@ function scanPcapRecordsWhole(
   d.packetCount += n;
   file.start = p;
   return n;
-}
-
-function u32(b: Uint8Array, p: number, le: boolean): number {
-  return le
-    ? ((b[p] as number) | ((b[p + 1] as number) << 8) | ((b[p + 2] as number) << 16) | ((b[p + 3] as number) << 24)) >>>
-        0
-    : (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>>
-        0;
 }
