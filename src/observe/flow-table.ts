@@ -7,7 +7,10 @@
  * buffer — the key's first four words, the previous and next slot in use order (a doubly linked list),
  * the state, the serial and the time — so that a flow is a cache line or two, not one entry in each of
  * several arrays; IPv6 keys keep their other six words aside. Every operation is O(1) expected and
- * nothing is allocated after construction.
+ * nothing is allocated after construction. A full table takes a new flow in the oldest flow's slot
+ * (`replaceOldest`: one step, the slot moves to the young end); since under churn nearly every lookup in
+ * a full table is followed by that, `find` reads the oldest flow's bucket ahead, so that the memory
+ * fetches the two random buckets at once rather than one after the other.
  */
 
 /**
@@ -46,6 +49,13 @@ export class FlowTable {
   #free = NONE;
   #fresh = 0;
   #size = 0;
+  /**
+   * What `find` read ahead in a full table: the oldest slot, its home bucket and that bucket's entry. While
+   * the slot stays filed the entry tells whether it sits at its home (entries at home never move).
+   */
+  #warmSlot = NONE;
+  #warmHome = 0;
+  #warmEntry = 0;
 
   constructor(capacity: number) {
     this.capacity = Math.max(1, Math.floor(capacity));
@@ -68,6 +78,15 @@ export class FlowTable {
     const h = hashWords(this.key, 0, this.key, 4);
     const buckets = this.#buckets;
     const mask = this.#mask;
+    if (this.#size >= this.capacity) {
+      // Full: a miss will likely replace the oldest flow, whose bucket is somewhere else in the index.
+      // Reading it now lets the memory fetch it while this probe waits for its own bucket.
+      const o = this.#head;
+      const home = hashWords(this.#records, o * RECORD, this.#extra, o * EXTRA) & mask;
+      this.#warmSlot = o;
+      this.#warmHome = home;
+      this.#warmEntry = buckets[home * 2] as number;
+    }
     for (let b = h & mask; ; b = (b + 1) & mask) {
       const s = (buckets[b * 2] as number) - 1;
       if (s < 0) return NONE;
@@ -85,6 +104,38 @@ export class FlowTable {
     let s = this.#free;
     if (s !== NONE) this.#free = records[s * RECORD + NEXT] as number;
     else s = this.#fresh++;
+    this.#file(s, state);
+    this.#append(s);
+    this.#size++;
+    return s;
+  }
+
+  /**
+   * Files `key` (which must be absent) in the oldest slot of a full table, in place of that slot's key: the
+   * same as `remove(oldest())` then `insert(state)`, in one step that reuses the slot. Returns the slot.
+   */
+  replaceOldest(state: number): number {
+    const s = this.#head;
+    if (this.#size < this.capacity || s === NONE) throw new RangeError("flow table not full: insert instead");
+    this.#unindex(s);
+    this.#file(s, state);
+    if (s !== this.#tail) {
+      // The head moves to the young end.
+      const records = this.#records;
+      const n = records[s * RECORD + NEXT] as number;
+      this.#head = n;
+      records[n * RECORD + PREV] = NONE;
+      records[s * RECORD + PREV] = this.#tail;
+      records[s * RECORD + NEXT] = NONE;
+      records[this.#tail * RECORD + NEXT] = s;
+      this.#tail = s;
+    }
+    return s;
+  }
+
+  /** Writes `key` and `state` (serial and time 0) into slot `s` and files the key in the index. */
+  #file(s: number, state: number): void {
+    const records = this.#records;
     const key = this.key;
     const at = s * RECORD;
     records[at] = key[0] as number;
@@ -102,9 +153,6 @@ export class FlowTable {
     while (buckets[b * 2] !== 0) b = (b + 1) & mask;
     buckets[b * 2] = s + 1;
     buckets[b * 2 + 1] = h;
-    this.#append(s);
-    this.#size++;
-    return s;
   }
 
   /** Moves a slot to the young end. */
@@ -155,12 +203,26 @@ export class FlowTable {
 
   /** Frees a slot (its key leaves the index; its state reads 0). */
   remove(s: number): void {
+    this.#unindex(s);
+    this.#unlink(s);
+    const records = this.#records;
+    records[s * RECORD + STATE] = 0;
+    records[s * RECORD + NEXT] = this.#free;
+    this.#free = s;
+    this.#size--;
+  }
+
+  /** Takes slot `s`'s key out of the index. */
+  #unindex(s: number): void {
     const buckets = this.#buckets;
     const mask = this.#mask;
-    const records = this.#records;
-    const at = s * RECORD;
-    let i = hashWords(records, at, this.#extra, s * EXTRA) & mask;
-    while (buckets[i * 2] !== s + 1) i = (i + 1) & mask;
+    let i: number;
+    if (s === this.#warmSlot && this.#warmEntry === s + 1) i = this.#warmHome;
+    else {
+      i = hashWords(this.#records, s * RECORD, this.#extra, s * EXTRA) & mask;
+      while (buckets[i * 2] !== s + 1) i = (i + 1) & mask;
+    }
+    this.#warmSlot = NONE;
     // Backward-shift deletion: pull later entries of the probe run into the hole when their home allows.
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
       const t = buckets[j * 2] as number;
@@ -174,11 +236,6 @@ export class FlowTable {
       }
     }
     buckets[i * 2] = 0;
-    this.#unlink(s);
-    records[at + STATE] = 0;
-    records[at + NEXT] = this.#free;
-    this.#free = s;
-    this.#size--;
   }
 
   #matches(s: number): boolean {

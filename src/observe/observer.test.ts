@@ -405,6 +405,92 @@ describe("FlowTable: keys to slots in least-recently-used order", () => {
   });
 });
 
+describe("FlowTable: replacing the oldest flow in place", () => {
+  it("is remove(oldest) then insert, reusing the slot: same keys, order, size and states as a Map model", () => {
+    for (const seed of [1, 2, 3, 4]) {
+      const rng = new SeededRng(seed);
+      const capacity = 1 + rng.nextInt(40);
+      const index = new FlowTable(capacity);
+      /** key -> [slot, state], in use order (a Map iterates in insertion order: oldest first). */
+      const model = new Map<string, [number, number]>();
+      const setKey = (n: number): string => {
+        index.key.fill(0);
+        const v6 = n % 3 === 0;
+        index.key[0] = (v6 ? 0x80000000 : 0) | (n % 2 === 0 ? 6 : 17);
+        index.key[1] = (n * 2654435761) | 0;
+        index.key[2] = n & 7; // few distinct words: keys collide in their first words
+        index.key[3] = n >>> 3;
+        if (v6) index.key[9] = n;
+        return String(n);
+      };
+      for (let step = 0; step < 5000; step++) {
+        const n = rng.nextInt(capacity * 3);
+        const k = setKey(n);
+        const found = index.find();
+        const entry = model.get(k);
+        assert.equal(found, entry === undefined ? -1 : entry[0]);
+        if (entry !== undefined) {
+          if (rng.chance(0.1)) {
+            index.remove(found);
+            model.delete(k);
+          } else {
+            index.touch(found);
+            model.delete(k);
+            model.set(k, entry);
+          }
+          continue;
+        }
+        const state = 1 + rng.nextInt(1000);
+        if (index.size === index.capacity) {
+          const [oldestKey, [oldestSlot]] = model.entries().next().value as [string, [number, number]];
+          assert.equal(index.oldest(), oldestSlot);
+          const slot = index.replaceOldest(state);
+          assert.equal(slot, oldestSlot, "the oldest slot is reused");
+          model.delete(oldestKey);
+          model.set(k, [slot, state]);
+          // The replaced key is gone, the new one is found.
+          assert.equal(index.find(), slot);
+          setKey(Number(oldestKey));
+          assert.equal(index.find(), -1);
+        } else {
+          assert.throws(() => index.replaceOldest(state), RangeError);
+          model.set(k, [index.insert(state), state]);
+        }
+        assert.equal(index.size, model.size);
+      }
+      const walked: number[] = [];
+      for (let s = index.oldest(); s !== -1; s = index.younger(s)) walked.push(s);
+      assert.deepEqual(
+        walked,
+        [...model.values()].map(([slot]) => slot),
+      );
+      for (const [k, [slot, state]] of model) {
+        setKey(Number(k));
+        assert.equal(index.find(), slot);
+        assert.equal(index.state(slot), state);
+        assert.equal(index.serial(slot), 0);
+        assert.equal(index.time(slot), 0);
+      }
+    }
+  });
+
+  it("keeps a one-slot table working", () => {
+    const index = new FlowTable(1);
+    index.key[0] = 6;
+    index.key[2] = 1;
+    assert.equal(index.insert(5), 0);
+    index.setSerial(0, 9);
+    index.setTime(0, 3);
+    index.key[2] = 2;
+    assert.equal(index.find(), -1);
+    assert.equal(index.replaceOldest(7), 0);
+    assert.deepEqual([index.size, index.oldest(), index.younger(0), index.state(0)], [1, 0, -1, 7]);
+    assert.deepEqual([index.serial(0), index.time(0), index.find()], [0, 0, 0]);
+    index.key[2] = 1;
+    assert.equal(index.find(), -1);
+  });
+});
+
 const CLIENT = Ipv4Address.parse("10.0.0.1");
 
 /** An Ethernet frame's IP packet: TCP or UDP between CLIENT:port and 203.0.113.(server) . */

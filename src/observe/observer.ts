@@ -807,25 +807,36 @@ export class PacketObserver {
   /** A slot for the flow in the key, evicting the least recently used flow when the table is full. */
   #file(bits: number): number {
     const table = this.#table;
+    let slot: number;
     if (table.size >= table.capacity) {
+      // The oldest flow goes and its slot takes the new one.
       this.counters.flowsEvicted++;
-      this.#free(table.oldest());
+      const flow = this.#detach(table.oldest());
+      if (flow !== undefined && flow.state !== "closed") this.shim.closeFlow(flow);
+      slot = table.replaceOldest(bits | IN_USE);
+    } else {
+      slot = table.insert(bits | IN_USE);
     }
-    const slot = table.insert(bits | IN_USE);
     if (table.protocolOf(slot) !== 6) table.setTime(slot, this.#now());
     return slot;
   }
 
   /** Forgets a flow, closing its shim flow (flowDeleteFn runs for its contexts, D17). */
   #free(slot: number): void {
-    const table = this.#table;
-    const flow = (table.state(slot) & HAS_FLOW) !== 0 ? this.#flow[slot] : undefined;
-    table.remove(slot);
+    const flow = this.#detach(slot);
+    this.#table.remove(slot);
+    if (flow !== undefined && flow.state !== "closed") this.shim.closeFlow(flow);
+  }
+
+  /** The slot's shim flow, if it has one, no longer filed under the slot (the caller closes it). */
+  #detach(slot: number): AleFlow | undefined {
+    if ((this.#table.state(slot) & HAS_FLOW) === 0) return undefined;
+    const flow = this.#flow[slot];
     if (flow !== undefined) {
       this.#flow[slot] = undefined;
       this.#slotOfFlow.delete(Number(flow.flowHandle));
-      if (flow.state !== "closed") this.shim.closeFlow(flow);
     }
+    return flow;
   }
 
   /** The serial of `layer`'s current policy (`current`, when the caller has just read it). */
