@@ -19,11 +19,15 @@ import {
   type FwpErrorName,
   type FwpValue,
   getLayer,
+  FWP_EMPTY_VALUE,
+  type FwpDataTypeName,
   type Layer,
+  type ParseValueOptions,
   parseConditionValue,
 } from "../../fwp/index.ts";
 import { type CalloutBehaviour, parseBehaviour } from "./behaviour.ts";
-import { resolveField } from "./fields.ts";
+import { fastConditionValue } from "./fast-value.ts";
+import { type ResolvedField, resolveField } from "./fields.ts";
 import { hashKeyMinter, type KeyMinter, type PolicyObjectKind } from "./keys.ts";
 import {
   CALLOUT_FLAG_WORDS,
@@ -220,10 +224,24 @@ const BUILTIN_KEYS: Readonly<Record<"provider" | "sublayer" | "callout", Readonl
   callout: FWPM_CALLOUT,
 };
 
+/** Per kind of object: names → keys, keys → the path that declared them, and name → objects minted so far. */
+interface Declared {
+  readonly names: Map<string, Guid>;
+  readonly keys: Map<Guid, string>;
+  readonly ordinals: Map<string, number>;
+}
+
+function declared(): Declared {
+  return { names: new Map(), keys: new Map(), ordinals: new Map() };
+}
+
 class Resolver {
-  readonly #names = new Map<string, Map<string, Guid>>();
-  readonly #keys = new Map<string, Map<Guid, string>>();
-  readonly #ordinals = new Map<string, number>();
+  readonly #declared: Readonly<Record<PolicyObjectKind, Declared>> = {
+    provider: declared(),
+    sublayer: declared(),
+    callout: declared(),
+    filter: declared(),
+  };
   readonly #mint: KeyMinter;
 
   constructor(mint: KeyMinter) {
@@ -232,17 +250,13 @@ class Resolver {
 
   /** The key of a declared object: its `key` (a GUID) or one minted from its name. */
   declare(kind: PolicyObjectKind, o: Obj, name: string, path: string): { key: Guid; minted: boolean } {
-    const keys = this.#keys.get(kind) ?? new Map<Guid, string>();
-    this.#keys.set(kind, keys);
-    const names = this.#names.get(kind) ?? new Map<string, Guid>();
-    this.#names.set(kind, names);
+    const { keys, names, ordinals } = this.#declared[kind];
     let key: Guid;
     let minted = false;
     const written = o.key;
     if (written === undefined || written === null) {
-      const ordinalKey = `${kind}\0${name}`;
-      const ordinal = this.#ordinals.get(ordinalKey) ?? 0;
-      this.#ordinals.set(ordinalKey, ordinal + 1);
+      const ordinal = ordinals.get(name) ?? 0;
+      ordinals.set(name, ordinal + 1);
       key = this.#mint(kind, name, ordinal);
       minted = true;
     } else {
@@ -281,11 +295,12 @@ class Resolver {
     const t = value.trim();
     const guid = tryParseGuid(t);
     if (guid !== undefined) return guid;
-    const declared = this.#names.get(kind)?.get(t);
+    const names = this.#declared[kind].names;
+    const declared = names.get(t);
     if (declared !== undefined) return declared;
     const builtins = BUILTIN_KEYS[kind];
     if (Object.hasOwn(builtins, t)) return builtins[t];
-    const known = [...(this.#names.get(kind)?.keys() ?? [])];
+    const known = [...names.keys()];
     return fail(
       REF_ERRORS[kind],
       path,
@@ -309,11 +324,67 @@ function valueTexts(v: unknown, path: string): { text: string; path: string }[] 
   return [one(v, path)];
 }
 
-function parseConditions(layer: Layer, raw: unknown, path: string, options: ParsePolicyOptions): PolicyCondition[] {
+/** Layer references met before (text → layer), so each filter's `layer` is one map look-up. */
+const layerRefs = new Map<string, Layer>();
+/** Field names met before, per layer (successes only; a miss goes to resolveField for its error). */
+const fieldRefs = new WeakMap<Layer, Map<string, ResolvedField>>();
+/** Entries a text-keyed memo keeps before it starts over (documents name a handful of layers and fields). */
+const MEMO_LIMIT = 4096;
+
+/** layerOf for the hot loop: a layer written as text is looked up once per document text, not per filter. */
+function cachedLayerOf(o: Obj, path: string): Layer {
+  const v = o.layer;
+  if (typeof v !== "string") return layerOf(o, path);
+  const hit = layerRefs.get(v);
+  if (hit !== undefined) return hit;
+  const layer = layerOf(o, path);
+  if (layerRefs.size >= MEMO_LIMIT) layerRefs.clear();
+  layerRefs.set(v, layer);
+  return layer;
+}
+
+/** resolveField, memoised per layer; the path of the `field` member is made only when resolving fails. */
+function cachedField(layer: Layer, name: string, conditionPath: string): ResolvedField {
+  let byName = fieldRefs.get(layer);
+  if (byName === undefined) {
+    byName = new Map();
+    fieldRefs.set(layer, byName);
+  }
+  const hit = byName.get(name);
+  if (hit !== undefined) return hit;
+  const resolved = resolveField(layer, name, join(conditionPath, "field"));
+  if (byName.size >= MEMO_LIMIT) byName.clear();
+  byName.set(name, resolved);
+  return resolved;
+}
+
+/**
+ * A condition value: fastConditionValue for the common texts, else parseConditionValue without a path
+ * (the path only names the member in errors); when that fails it is called again with the path, so the
+ * error is the one the call with the path throws.
+ */
+function conditionValue(
+  dataType: FwpDataTypeName,
+  text: string,
+  valuePath: string,
+  options: ParseValueOptions,
+): FwpConditionValue {
+  const fast = fastConditionValue(dataType, text);
+  if (fast !== undefined) return fast;
+  try {
+    return parseConditionValue(dataType, text, options);
+  } catch (e) {
+    parseConditionValue(dataType, text, { ...options, path: valuePath });
+    throw e;
+  }
+}
+
+function parseConditions(layer: Layer, raw: unknown, path: string, options: ParseValueOptions): PolicyCondition[] {
   const out: PolicyCondition[] = [];
-  list(raw, path).forEach((c, k) => {
+  const items = list(raw, path);
+  for (let k = 0; k < items.length; k++) {
     const cPath = `${path}[${k}]`;
-    const o = shape(c, CONDITION_KEYS, cPath, "a condition");
+    const o = shape(items[k], CONDITION_KEYS, cPath, "a condition");
     if (typeof o.field !== "string") {
       fail(
         "FWP_E_CONDITION_NOT_FOUND",
@@ -321,7 +392,7 @@ function parseConditions(layer: Layer, raw: unknown, path: string, options: Pars
         "Every condition needs a `field` (a condition name or alias).",
       );
     }
-    const resolved = resolveField(layer, o.field as string, join(cPath, "field"));
+    const resolved = cachedField(layer, o.field as string, cPath);
     let written: MatchName | undefined;
     if (o.match !== undefined) {
       written = typeof o.match === "string" ? matchTypeByWord(o.match) : undefined;
@@ -329,23 +400,45 @@ function parseConditions(layer: Layer, raw: unknown, path: string, options: Pars
         fail("FWP_E_INVALID_ENUMERATOR", join(cPath, "match"), `Unknown match type ${JSON.stringify(o.match)}.`);
       }
     }
-    for (const { text, path: valuePath } of valueTexts(o.value, join(cPath, "value"))) {
-      const value = parseConditionValue(resolved.dataType, text, {
-        path: valuePath,
-        ...(options.driveDevices === undefined ? {} : { driveDevices: options.driveDevices }),
-      });
-      const matchType = written ?? (value.type === "FWP_RANGE_TYPE" ? "FWP_MATCH_RANGE" : "FWP_MATCH_EQUAL");
-      out.push({
-        fieldKey: resolved.fieldKey,
-        conditionName: resolved.field.condition,
-        matchType,
-        value,
-        path: cPath,
-        valuePath,
-      });
+    const v = o.value;
+    if (typeof v === "string") {
+      // One value written as text, the usual case: no list of (text, path) pairs.
+      const valuePath = join(cPath, "value");
+      out.push(
+        policyCondition(resolved, written, conditionValue(resolved.dataType, v, valuePath, options), cPath, valuePath),
+      );
+      continue;
     }
-  });
+    for (const { text, path: valuePath } of valueTexts(v, join(cPath, "value"))) {
+      out.push(
+        policyCondition(
+          resolved,
+          written,
+          conditionValue(resolved.dataType, text, valuePath, options),
+          cPath,
+          valuePath,
+        ),
+      );
+    }
+  }
   return out;
+}
+
+function policyCondition(
+  resolved: ResolvedField,
+  written: MatchName | undefined,
+  value: FwpConditionValue,
+  path: string,
+  valuePath: string,
+): PolicyCondition {
+  return {
+    fieldKey: resolved.fieldKey,
+    conditionName: resolved.field.condition,
+    matchType: written ?? (value.type === "FWP_RANGE_TYPE" ? "FWP_MATCH_RANGE" : "FWP_MATCH_EQUAL"),
+    value,
+    path,
+    valuePath,
+  };
 }
 
 /**
@@ -423,15 +516,21 @@ export function parsePolicyDocument(input: string | unknown, options: ParsePolic
     };
   });
 
-  const filters = list(top.filters, "filters").map((f, i): PolicyFilter => {
+  // The hot loop (100,000 filters is a real blocklist): a member's path is made only for an error or for
+  // the result, and what repeats from filter to filter (layer, field names) is resolved once.
+  const valueOptions: ParseValueOptions =
+    options.driveDevices === undefined ? {} : { driveDevices: options.driveDevices };
+  const filterItems = list(top.filters, "filters");
+  const filters: PolicyFilter[] = [];
+  for (let i = 0; i < filterItems.length; i++) {
     const path = `filters[${i}]`;
-    const o = shape(f, FILTER_KEYS, path, "a filter");
+    const o = shape(filterItems[i], FILTER_KEYS, path, "a filter");
     const name = displayName(o, path);
     const { key, minted } = r.declare("filter", o, name, path);
-    const layer = layerOf(o, path);
+    const layer = cachedLayerOf(o, path);
     const action = typeof o.action === "string" ? filterActionByWord(o.action) : undefined;
     if (action === undefined) {
-      return fail(
+      fail(
         "FWP_E_INVALID_ACTION_TYPE",
         join(path, "action"),
         `Expected block, permit, callout-terminating, callout-inspection or callout-unknown, got ${JSON.stringify(o.action ?? null)}.`,
@@ -450,22 +549,31 @@ export function parsePolicyDocument(input: string | unknown, options: ParsePolic
     } else if (o.callout !== undefined) {
       fail("FWP_E_INVALID_PARAMETER", join(path, "callout"), `A ${o.action} filter has no callout.`);
     }
-    return {
+    filters.push({
       key,
       keyMinted: minted,
       name,
       description: optionalString(o, "description", path),
       layer,
-      sublayerKey: r.reference("sublayer", o.sublayer, join(path, "sublayer")),
-      weight: parseFilterWeight(o.weight, join(path, "weight")),
+      sublayerKey:
+        o.sublayer === undefined || o.sublayer === null
+          ? undefined
+          : r.reference("sublayer", o.sublayer, join(path, "sublayer")),
+      weight:
+        o.weight === undefined || o.weight === null
+          ? FWP_EMPTY_VALUE
+          : parseFilterWeight(o.weight, join(path, "weight")),
       action,
       calloutKey,
       flags: o.flags === undefined ? 0 : parseFlags(o.flags, FILTER_FLAG_WORDS, join(path, "flags")),
-      providerKey: r.reference("provider", o.providerKey, join(path, "providerKey")),
-      conditions: parseConditions(layer, o.conditions, join(path, "conditions"), options),
+      providerKey:
+        o.providerKey === undefined || o.providerKey === null
+          ? undefined
+          : r.reference("provider", o.providerKey, join(path, "providerKey")),
+      conditions: parseConditions(layer, o.conditions, join(path, "conditions"), valueOptions),
       path,
-    };
-  });
+    });
+  }
 
   return { version: POLICY_VERSION, providers, sublayers, callouts, filters };
 }

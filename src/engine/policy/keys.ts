@@ -20,14 +20,86 @@ export const DEFAULT_KEY_NAMESPACE = "openwfp-policy";
 
 const ENCODER = new TextEncoder();
 
-function utf8(text: string): Uint8Array {
-  return ENCODER.encode(text);
+/**
+ * The UTF-8 of `"<namespace>\0<kind>\0<name>\0<ordinal>"`, as TextEncoder writes it (a lone surrogate
+ * becomes U+FFFD), into a scratch buffer reused from one key to the next; returns its length. ASCII, the
+ * usual name, is copied code by code; anything else goes through TextEncoder.
+ */
+class KeyText {
+  #bytes = new Uint8Array(256);
+  #length = 0;
+
+  get bytes(): Uint8Array {
+    return this.#bytes;
+  }
+
+  start(): void {
+    this.#length = 0;
+  }
+
+  #room(n: number): void {
+    if (this.#length + n <= this.#bytes.length) return;
+    const grown = new Uint8Array(Math.max(2 * this.#bytes.length, this.#length + n));
+    grown.set(this.#bytes.subarray(0, this.#length));
+    this.#bytes = grown;
+  }
+
+  text(t: string): void {
+    const n = t.length;
+    this.#room(n);
+    const b = this.#bytes;
+    let at = this.#length;
+    for (let i = 0; i < n; i++) {
+      const c = t.charCodeAt(i);
+      if (c >= 0x80) {
+        this.#length = at;
+        this.#encoded(t.slice(i));
+        return;
+      }
+      b[at++] = c;
+    }
+    this.#length = at;
+  }
+
+  #encoded(t: string): void {
+    const e = ENCODER.encode(t);
+    this.#room(e.length);
+    this.#bytes.set(e, this.#length);
+    this.#length += e.length;
+  }
+
+  /** A separator byte (NUL). */
+  byte(x: number): void {
+    this.#room(1);
+    this.#bytes[this.#length++] = x;
+  }
+
+  /** `String(n)`: the digits of a small non-negative integer directly, anything else as its text. */
+  number(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) {
+      this.text(String(n));
+      return;
+    }
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    this.#room(digits);
+    const b = this.#bytes;
+    let x = n;
+    for (let i = this.#length + digits - 1; i >= this.#length; i--) {
+      b[i] = 0x30 + (x % 10);
+      x = Math.floor(x / 10);
+    }
+    this.#length += digits;
+  }
+
+  get length(): number {
+    return this.#length;
+  }
 }
 
 /** Four 32-bit lanes of a multiply-xorshift hash with distinct seeds, each finished with murmur3's fmix32. */
-function hash128(bytes: Uint8Array): Uint8Array {
+function hash128(bytes: Uint8Array, n: number, out: Uint8Array): void {
   // The four lanes in one pass over the bytes (lane i: seed SEEDS[i], multiplier 0x5bd1e995 + 2i).
-  const n = bytes.length;
   let h0 = (0x811c9dc5 ^ n) >>> 0;
   let h1 = (0x9747b28c ^ n) >>> 0;
   let h2 = (0x1b873593 ^ n) >>> 0;
@@ -43,12 +115,10 @@ function hash128(bytes: Uint8Array): Uint8Array {
     h3 = Math.imul(h3 ^ b, 0x5bd1e99b);
     h3 ^= h3 >>> 15;
   }
-  const out = new Uint8Array(16);
   finish(out, 0, h0);
   finish(out, 4, h1);
   finish(out, 8, h2);
   finish(out, 12, h3);
-  return out;
 }
 
 function finish(out: Uint8Array, at: number, lane: number): void {
@@ -64,19 +134,38 @@ function finish(out: Uint8Array, at: number, lane: number): void {
   out[at + 3] = h & 0xff;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** The character codes of the two lower-case hex digits of each byte value. */
+const HEX_HIGH = Uint8Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0").charCodeAt(0));
+const HEX_LOW = Uint8Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0").charCodeAt(1));
 
-/** A minter hashing (namespace, kind, name, ordinal) into a version 8 GUID. */
+/**
+ * A minter hashing (namespace, kind, name, ordinal) into a version 8 GUID. The text is made in one piece
+ * (String.fromCharCode), not by concatenation, so the engine's maps hash a flat string and no chain of
+ * partial strings outlives the key; bytes and hash state are scratch reused across keys.
+ */
 export function hashKeyMinter(namespace = DEFAULT_KEY_NAMESPACE): KeyMinter {
+  const text = new KeyText();
+  const b = new Uint8Array(16);
+  const codes: number[] = Array.from({ length: 36 }, () => 0x2d);
   return (kind, name, ordinal) => {
-    const b = hash128(utf8(`${namespace}\0${kind}\0${name}\0${ordinal}`));
+    text.start();
+    text.text(namespace);
+    text.byte(0);
+    text.text(kind);
+    text.byte(0);
+    text.text(name);
+    text.byte(0);
+    text.number(ordinal);
+    hash128(text.bytes, text.length, b);
     b[6] = ((b[6] as number) & 0x0f) | 0x80;
     b[8] = ((b[8] as number) & 0x3f) | 0x80;
-    let text = "";
+    let j = 0;
     for (let i = 0; i < 16; i++) {
-      if (i === 4 || i === 6 || i === 8 || i === 10) text += "-";
-      text += HEX[b[i] as number] as string;
+      if (i === 4 || i === 6 || i === 8 || i === 10) j++;
+      const x = b[i] as number;
+      codes[j++] = HEX_HIGH[x] as number;
+      codes[j++] = HEX_LOW[x] as number;
     }
-    return text as Guid;
+    return String.fromCharCode.apply(null, codes) as Guid;
   };
 }

@@ -8,7 +8,7 @@
 import type { Guid } from "../../base/guid.ts";
 import { FwpError, type FwpErrorName } from "../../fwp/index.ts";
 import { FilterEngine, type FilterEngineInit } from "../engine.ts";
-import type { Filter, FilterSpec, Sublayer } from "../model.ts";
+import type { Filter, FilterConditionSpec, FilterSpec, Sublayer } from "../model.ts";
 import { behaviourClassifyFn, type CalloutBehaviour } from "./behaviour.ts";
 import { type ParsedPolicy, type ParsePolicyOptions, type PolicyFilter, parsePolicyDocument } from "./document.ts";
 
@@ -86,19 +86,64 @@ function relocate(e: unknown, path: string): never {
   throw e;
 }
 
+/** The engine's spec of a document filter; optional members are present only when the document has them. */
 function filterSpec(f: PolicyFilter): FilterSpec {
-  return {
+  const conditions: FilterConditionSpec[] = [];
+  for (const c of f.conditions)
+    conditions.push({ fieldKey: c.fieldKey, matchType: c.matchType, conditionValue: c.value });
+  const spec: { -readonly [K in keyof FilterSpec]: FilterSpec[K] } = {
     filterKey: f.key,
     name: f.name,
-    ...(f.description === undefined ? {} : { description: f.description }),
     layer: f.layer,
-    ...(f.sublayerKey === undefined ? {} : { sublayer: f.sublayerKey }),
     weight: f.weight,
-    conditions: f.conditions.map((c) => ({ fieldKey: c.fieldKey, matchType: c.matchType, conditionValue: c.value })),
-    action: { type: f.action, ...(f.calloutKey === undefined ? {} : { calloutKey: f.calloutKey }) },
+    conditions,
+    action: f.calloutKey === undefined ? { type: f.action } : { type: f.action, calloutKey: f.calloutKey },
     flags: f.flags,
-    ...(f.providerKey === undefined ? {} : { providerKey: f.providerKey }),
   };
+  if (f.description !== undefined) spec.description = f.description;
+  if (f.sublayerKey !== undefined) spec.sublayer = f.sublayerKey;
+  if (f.providerKey !== undefined) spec.providerKey = f.providerKey;
+  return spec;
+}
+
+/**
+ * What a load has added so far, undone in the reverse order of the adds: filters, then callouts (each
+ * unregistered before it is deleted), sublayers and providers. Counts, not a closure per object: a
+ * 100,000-filter document would otherwise keep 100,000 closures alive until it is loaded.
+ */
+interface Added {
+  providers: number;
+  sublayers: number;
+  callouts: number;
+  /** Callouts whose behaviour was registered. */
+  readonly registered: Set<Guid>;
+}
+
+function undoLoad(engine: FilterEngine, policy: ParsedPolicy, added: Added, filters: readonly Filter[]): void {
+  const bestEffort = (step: () => void): void => {
+    try {
+      step();
+    } catch {
+      // Best effort: the original error is the one to report.
+    }
+  };
+  for (let i = filters.length - 1; i >= 0; i--) {
+    const key = (filters[i] as Filter).filterKey;
+    bestEffort(() => engine.deleteFilter(key));
+  }
+  for (let i = added.callouts - 1; i >= 0; i--) {
+    const key = (policy.callouts[i] as ParsedPolicy["callouts"][number]).key;
+    if (added.registered.has(key)) bestEffort(() => engine.unregisterCallout(key));
+    bestEffort(() => engine.deleteCallout(key));
+  }
+  for (let i = added.sublayers - 1; i >= 0; i--) {
+    const key = (policy.sublayers[i] as ParsedPolicy["sublayers"][number]).key;
+    bestEffort(() => engine.deleteSublayer(key));
+  }
+  for (let i = added.providers - 1; i >= 0; i--) {
+    const key = (policy.providers[i] as ParsedPolicy["providers"][number]).key;
+    bestEffort(() => engine.deleteProvider(key));
+  }
 }
 
 /**
@@ -108,7 +153,8 @@ function filterSpec(f: PolicyFilter): FilterSpec {
 export function loadPolicyDocument(input: string | unknown, options: LoadPolicyOptions = {}): LoadedPolicy {
   const policy = parsePolicyDocument(input, options);
   const engine = options.engine ?? new FilterEngine(options.engineInit ?? {});
-  const undo: (() => void)[] = [];
+  const added: Added = { providers: 0, sublayers: 0, callouts: 0, registered: new Set() };
+  const filters: Filter[] = [];
   try {
     const providers = new Map<string, Guid>();
     for (const p of policy.providers) {
@@ -122,14 +168,14 @@ export function loadPolicyDocument(input: string | unknown, options: LoadPolicyO
       } catch (e) {
         relocate(e, `${p.path}.${p.keyMinted ? "name" : "key"}`);
       }
-      undo.push(() => engine.deleteProvider(p.key));
+      added.providers++;
       providers.set(p.name, p.key);
     }
     const sublayers = new Map<string, Sublayer>();
     for (const s of policy.sublayers) {
-      let added: Sublayer;
+      let sublayer: Sublayer;
       try {
-        added = engine.addSublayer({
+        sublayer = engine.addSublayer({
           subLayerKey: s.key,
           name: s.name,
           weight: s.weight,
@@ -144,8 +190,8 @@ export function loadPolicyDocument(input: string | unknown, options: LoadPolicyO
           `${s.path}.${member ?? (e instanceof FwpError && e.code === "FWP_E_ALREADY_EXISTS" ? (s.keyMinted ? "name" : "key") : "weight")}`,
         );
       }
-      undo.push(() => engine.deleteSublayer(s.key));
-      sublayers.set(s.name, added);
+      added.sublayers++;
+      sublayers.set(s.name, sublayer);
     }
     const callouts = new Map<string, Guid>();
     const behaviours = new Map<Guid, CalloutBehaviour>();
@@ -171,38 +217,30 @@ export function loadPolicyDocument(input: string | unknown, options: LoadPolicyO
                 : "key";
         relocate(e, `${c.path}.${member}`);
       }
-      undo.push(() => engine.deleteCallout(c.key));
+      added.callouts++;
       if (c.behaviour !== undefined) {
         try {
           engine.registerCallout({ calloutKey: c.key, classifyFn: behaviourClassifyFn(c.behaviour) });
         } catch (e) {
           relocate(e, `${c.path}.behaviour`);
         }
-        undo.push(() => engine.unregisterCallout(c.key));
+        added.registered.add(c.key);
         behaviours.set(c.key, c.behaviour);
       }
       callouts.set(c.name, c.key);
     }
-    const filters: Filter[] = [];
     for (const f of policy.filters) {
-      let added: Filter;
+      let filter: Filter;
       try {
-        added = engine.addFilter(filterSpec(f));
+        filter = engine.addFilter(filterSpec(f));
       } catch (e) {
         relocate(e, e instanceof FwpError ? filterMemberPath(f, e) : f.path);
       }
-      undo.push(() => engine.deleteFilter(added.filterKey));
-      filters.push(added);
+      filters.push(filter);
     }
     return { engine, policy, providers, sublayers, callouts, filters, behaviours };
   } catch (e) {
-    for (let i = undo.length - 1; i >= 0; i--) {
-      try {
-        undo[i]?.();
-      } catch {
-        // Best effort: the original error is the one to report.
-      }
-    }
+    undoLoad(engine, policy, added, filters);
     throw e;
   }
 }
