@@ -16,7 +16,8 @@
 /**
  * Words of a key: [0] IP version (bit 31), ICMP echo (bit 30) and protocol (low byte); [1] local port << 16
  * | remote port, or the echo identifier; [2] and [3] the local and remote IPv4 address, or [2..5] and
- * [6..9] the local and remote IPv6 address. Unused words are 0.
+ * [6..9] the local and remote IPv6 address. Unused words of an IPv6 key are 0; an IPv4 key's words 4..9 are
+ * never read (a caller need not clear them).
  */
 export const FLOW_KEY_WORDS = 10;
 

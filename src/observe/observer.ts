@@ -55,7 +55,7 @@ import {
   tcpSegmentLabel,
 } from "../shim/index.ts";
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type WireError } from "../wire/index.ts";
-import { FLOW_KEY_WORDS, FlowTable } from "./flow-table.ts";
+import { FlowTable } from "./flow-table.ts";
 import { PacketHeaders } from "./headers.ts";
 import { LocalAddresses } from "./local.ts";
 
@@ -196,19 +196,24 @@ function frozenOk(v: ObservedVerdict): Ok<ObservedVerdict> {
   return Object.freeze(ok(Object.freeze(v)));
 }
 
-/** The verdicts that carry no classification, made once: [kind][newFlow]. */
-const PERMITS = new Map(
-  KINDS.map((direction) => [
-    direction,
-    [frozenOk({ permit: true, direction, newFlow: false }), frozenOk({ permit: true, direction, newFlow: true })],
-  ]),
-);
-const BY_FLOW = new Map(
-  KINDS.map((direction) => [direction, frozenOk({ permit: false, direction, byFlow: true, newFlow: false })]),
-);
+/** The verdicts that carry no classification, made once: [kind * 2 + newFlow], [kind] (kinds as in KINDS). */
+const PERMITS = KINDS.flatMap((direction) => [
+  frozenOk({ permit: true, direction, newFlow: false }),
+  frozenOk({ permit: true, direction, newFlow: true }),
+]);
+const BY_FLOW = KINDS.map((direction) => frozenOk({ permit: false, direction, byFlow: true, newFlow: false }));
+
+/** The kind's index in KINDS (a comparison or three: these are asked once per packet). */
+function kindIndex(kind: ObservedDirection): number {
+  return kind === "inbound" ? 0 : kind === "outbound" ? 1 : kind === "loopback" ? 2 : 3;
+}
 
 function permitted(kind: ObservedDirection, newFlow: boolean): Ok<ObservedVerdict> {
-  return (PERMITS.get(kind) as Ok<ObservedVerdict>[])[newFlow ? 1 : 0] as Ok<ObservedVerdict>;
+  return PERMITS[kindIndex(kind) * 2 + (newFlow ? 1 : 0)] as Ok<ObservedVerdict>;
+}
+
+function droppedByFlow(kind: ObservedDirection): Ok<ObservedVerdict> {
+  return BY_FLOW[kindIndex(kind)] as Ok<ObservedVerdict>;
 }
 
 function dropped(kind: ObservedDirection, b: ShimVerdict, newFlow = false): Ok<ObservedVerdict> {
@@ -597,7 +602,7 @@ export class PacketObserver {
       }
       if (p.fragment?.offset !== 0 || p.transport === undefined) {
         const group = this.#groups.get(key);
-        if (group === false) return BY_FLOW.get(kind) as Ok<ObservedVerdict>;
+        if (group === false) return droppedByFlow(kind);
         return permitted(kind, false);
       }
       this.#labelOverride = "reassembled";
@@ -641,7 +646,7 @@ export class PacketObserver {
       slot = this.#table.find();
       if (slot >= 0) slot = this.#revisit(slot);
     }
-    if (slot >= 0 && (this.#table.state(slot) & BLOCKED) !== 0) return BY_FLOW.get(kind) as Ok<ObservedVerdict>;
+    if (slot >= 0 && (this.#table.state(slot) & BLOCKED) !== 0) return droppedByFlow(kind);
     const isTcp = h.tcpFlags >= 0;
     const flags = isTcp ? h.tcpFlags : 0;
     let newFlow = false;
@@ -763,7 +768,6 @@ export class PacketObserver {
       k[1] = w1;
       k[2] = inbound ? h.dst4 : h.src4;
       k[3] = inbound ? h.src4 : h.dst4;
-      for (let i = 4; i < FLOW_KEY_WORDS; i++) k[i] = 0;
     } else {
       k[0] = KEY_IPV6 | w0;
       k[1] = w1;
@@ -935,18 +939,8 @@ export class PacketObserver {
     const h = this.#h;
     const L = h.version === 4 ? LAYERS_V4 : LAYERS_V6;
     const isTcp = h.tcpFlags >= 0;
-    const aleLabel = (): PacketLabel => {
-      if (isTcp) return opener === "outbound" ? "none" : "SYN";
-      const label = this.#label();
-      return label === "datagram" ? "first-datagram" : label;
-    };
-    // The facts are the local end's whatever the packet's direction; the flow's direction is its opener's.
-    const aleFacts = (): ClassifyFacts => {
-      const facts = this.#packetFacts();
-      return opener === direction ? facts : { ...facts, direction: opener };
-    };
     if (opener === "outbound" && this.#live(L.connectRedirect)) {
-      const f = aleFacts();
+      const f = this.#openerFacts(direction, opener);
       // A redirect layer's verdict does not block (D24).
       this.shim.classify(L.connectRedirect, {
         facts: { ...f, flags: (f.flags ?? 0) & ~FLAG.FWP_CONDITION_FLAG_IS_LOOPBACK },
@@ -959,8 +953,8 @@ export class PacketObserver {
     const authPlan = this.shim.layerPlan(authLayer);
     if (!authPlan.empty) {
       const auth = this.#blocks(authLayer, {
-        facts: aleFacts(),
-        packet: aleLabel(),
+        facts: this.#openerFacts(direction, opener),
+        packet: this.#aleLabel(opener),
         metadata: this.#upperMeta(),
         ...(isTcp && opener === "outbound" ? {} : { layerData: this.#packetLayerData() }),
       });
@@ -984,11 +978,24 @@ export class PacketObserver {
     if (!isTcp || handshake === 2) {
       table.setState(slot, table.state(slot) | ESTABLISHED);
       if (this.#live(L.flowEstablished)) {
-        const label = aleLabel();
+        const label = this.#aleLabel(opener);
         this.#established(slot, opener, label === "none" ? "ACK" : label);
       }
     }
     return slot;
+  }
+
+  /** The label of a new flow's packet at ALE: for TCP the handshake's, else the first datagram's. */
+  #aleLabel(opener: Direction): PacketLabel {
+    if (this.#h.tcpFlags >= 0) return opener === "outbound" ? "none" : "SYN";
+    const label = this.#label();
+    return label === "datagram" ? "first-datagram" : label;
+  }
+
+  /** The facts are the local end's whatever the packet's direction; the flow's direction is its opener's. */
+  #openerFacts(direction: Direction, opener: Direction): ClassifyFacts {
+    const facts = this.#packetFacts();
+    return opener === direction ? facts : { ...facts, direction: opener };
   }
 
   /** ALE_FLOW_ESTABLISHED for the flow (the caller has found the layer live). */
