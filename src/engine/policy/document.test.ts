@@ -10,7 +10,9 @@ import {
   getLayer,
   IPPROTO,
 } from "../../fwp/index.ts";
+import { SeededRng } from "../../base/rng.ts";
 import { parsePolicyDocument } from "./document.ts";
+import { parsePolicyDocumentReference } from "./document-reference.testing.ts";
 import { hashKeyMinter } from "./keys.ts";
 
 const CONNECT_V4 = "FWPM_LAYER_ALE_AUTH_CONNECT_V4";
@@ -370,4 +372,115 @@ filters:
         value: 445
 `;
   assert.deepEqual(parsePolicyDocument(yaml), parsePolicyDocument(json));
+});
+
+// ---- The rebuilt filter loop against the reference (the loop as first written), on seeded documents ----
+
+function pick(rng: SeededRng, good: readonly unknown[], bad: readonly unknown[], pBad = 0.04): unknown {
+  const list = bad.length > 0 && rng.chance(pBad) ? bad : good;
+  return list[rng.nextInt(list.length)];
+}
+
+const GOOD_VALUES: readonly unknown[] = [
+  "10.0.0.1",
+  "203.253.18.178",
+  "0.0.0.0",
+  " 10.0.0.1 ",
+  "10.0.0.0/8",
+  "10.0.0.1-10.0.0.9",
+  ["10.0.0.1", "10.0.0.2"],
+];
+const BAD_VALUES: readonly unknown[] = [
+  "300.1.1.1",
+  "01.2.3.4",
+  "::1",
+  "10.0.0.0/33",
+  "1.2.3",
+  [],
+  ["10.0.0.1", true],
+  true,
+  undefined,
+  "10.0.0.9-10.0.0.1",
+];
+const GOOD_PORTS: readonly unknown[] = ["80", 443, "0", "65535", "1000-2000", ["22", "23"], "0x50"];
+const BAD_PORTS: readonly unknown[] = ["65536", "-1", "http", 1.5, "99999999999"];
+
+function seededCondition(rng: SeededRng): Record<string, unknown> {
+  const c: Record<string, unknown> = {};
+  const kind = rng.nextInt(3);
+  if (kind === 0) {
+    c.field = pick(
+      rng,
+      ["remoteAddress", "ipRemoteAddress", "FWPM_CONDITION_IP_REMOTE_ADDRESS", "localAddress"],
+      ["bogusField", 5, "FWPM_CONDITION_IP_LOCAL_INTERFACE_BOGUS"],
+    );
+    c.value = pick(rng, GOOD_VALUES, BAD_VALUES);
+  } else if (kind === 1) {
+    c.field = pick(rng, ["remotePort", "remote_port", "localPort"], ["aleAppId"]);
+    c.value = pick(rng, GOOD_PORTS, BAD_PORTS);
+  } else {
+    c.field = pick(rng, ["protocol", "proto"], []);
+    c.value = pick(rng, ["6", "tcp", "udp", 17, "255"], ["256", "bogus"]);
+  }
+  if (rng.chance(0.2)) c.match = pick(rng, ["equal", "FWP_MATCH_EQUAL", "range", "not-equal", "greater"], ["bogus", 3]);
+  if (rng.chance(0.02)) c.extra = 1;
+  if (rng.chance(0.02)) delete c.field;
+  return c;
+}
+
+function seededDocument(rng: SeededRng): Record<string, unknown> {
+  const doc: Record<string, unknown> = {
+    providers: [{ name: "prov" }],
+    sublayers: [{ name: "sub A", weight: 100, providerKey: "prov" }],
+    callouts: [{ name: "co", layer: CONNECT_V4, behaviour: "block" }],
+  };
+  const filters: Record<string, unknown>[] = [];
+  const n = 1 + rng.nextInt(8);
+  for (let i = 0; i < n; i++) {
+    const f: Record<string, unknown> = {
+      name: pick(rng, [`f${i}`, `f${i}`, "same"], ["", "  ", 7]),
+      layer: pick(rng, [CONNECT_V4, "ALE_AUTH_CONNECT_V4", " FWPM_LAYER_ALE_AUTH_CONNECT_V4"], ["bogus", 9999, ""]),
+      action: pick(rng, ["block", "permit", "FWP_ACTION_BLOCK"], ["nope", "continue"]),
+    };
+    if (rng.chance(0.1))
+      f.key = pick(rng, ["{0A1B2C3D-0000-4000-8000-00000000000A}", "0a1b2c3d-0000-4000-8000-00000000000b"], ["zz"]);
+    if (rng.chance(0.1)) f.action = "callout-terminating";
+    if (f.action === "callout-terminating" || rng.chance(0.02)) f.callout = pick(rng, ["co"], ["missing"]);
+    if (rng.chance(0.3)) f.sublayer = pick(rng, ["sub A", "FWPM_SUBLAYER_UNIVERSAL"], ["missing", 4, null]);
+    if (rng.chance(0.3)) f.weight = pick(rng, [5, { range: 3 }, "0x10", null, "empty"], [{ range: 99 }, -1, "x"]);
+    if (rng.chance(0.2))
+      f.flags = pick(rng, [["CLEAR_ACTION_RIGHT"], 0, ["FWPM_FILTER_FLAG_PERSISTENT"]], [["BOGUS"], -1]);
+    if (rng.chance(0.2)) f.providerKey = pick(rng, ["prov"], ["missing", null]);
+    if (rng.chance(0.2)) f.description = pick(rng, ["why"], [3]);
+    if (rng.chance(0.02)) f.bogus = true;
+    if (!rng.chance(0.1)) f.conditions = Array.from({ length: rng.nextInt(4) }, () => seededCondition(rng));
+    filters.push(f);
+  }
+  doc.filters = filters;
+  return doc;
+}
+
+function outcome(parse: () => unknown): unknown {
+  try {
+    return { policy: parse() };
+  } catch (e) {
+    return e instanceof FwpError
+      ? { code: e.code, path: e.path, message: e.message }
+      : { thrown: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+test("the filter loop gives the reference's policy, or its error with the same code, path and detail, on seeded documents", () => {
+  const rng = new SeededRng(0xd0c5);
+  let good = 0;
+  let bad = 0;
+  for (let i = 0; i < 600; i++) {
+    const doc = seededDocument(rng);
+    const got = outcome(() => parsePolicyDocument(doc));
+    const want = outcome(() => parsePolicyDocumentReference(doc));
+    assert.deepEqual(got, want, JSON.stringify(doc));
+    if ((want as { policy?: unknown }).policy !== undefined) good++;
+    else bad++;
+  }
+  assert.ok(good > 100 && bad > 100, `good ${good}, bad ${bad}`);
 });

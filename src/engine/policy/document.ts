@@ -224,15 +224,24 @@ const BUILTIN_KEYS: Readonly<Record<"provider" | "sublayer" | "callout", Readonl
   callout: FWPM_CALLOUT,
 };
 
-/** Per kind of object: names → keys, keys → the path that declared them, and name → objects minted so far. */
+/**
+ * What is declared of one kind of object. Each test-and-insert is one set operation (a set that did not
+ * grow already had the member), as a 100,000-filter document makes 100,000 of each.
+ */
 interface Declared {
+  /** Name → key (providers, sublayers and callouts, whose names are unique). */
   readonly names: Map<string, Guid>;
-  readonly keys: Map<Guid, string>;
-  readonly ordinals: Map<string, number>;
+  readonly keys: Set<Guid>;
+  /** The keys in declaration order and the path of each: who used a key first, for the error. */
+  readonly keyOrder: Guid[];
+  readonly pathOrder: string[];
+  /** Names of objects minted a key so far; for a name met more than once, the ordinal of the next. */
+  readonly mintedNames: Set<string>;
+  readonly repeats: Map<string, number>;
 }
 
 function declared(): Declared {
-  return { names: new Map(), keys: new Map(), ordinals: new Map() };
+  return { names: new Map(), keys: new Set(), keyOrder: [], pathOrder: [], mintedNames: new Set(), repeats: new Map() };
 }
 
 class Resolver {
@@ -250,13 +259,20 @@ class Resolver {
 
   /** The key of a declared object: its `key` (a GUID) or one minted from its name. */
   declare(kind: PolicyObjectKind, o: Obj, name: string, path: string): { key: Guid; minted: boolean } {
-    const { keys, names, ordinals } = this.#declared[kind];
+    const d = this.#declared[kind];
     let key: Guid;
     let minted = false;
     const written = o.key;
     if (written === undefined || written === null) {
-      const ordinal = ordinals.get(name) ?? 0;
-      ordinals.set(name, ordinal + 1);
+      // The ordinal counts earlier objects of this kind and name that were minted a key.
+      const mintedNames = d.mintedNames;
+      const before = mintedNames.size;
+      mintedNames.add(name);
+      let ordinal = 0;
+      if (mintedNames.size === before) {
+        ordinal = d.repeats.get(name) ?? 1;
+        d.repeats.set(name, ordinal + 1);
+      }
       key = this.#mint(kind, name, ordinal);
       minted = true;
     } else {
@@ -266,16 +282,21 @@ class Resolver {
       }
       key = guid;
     }
-    const other = keys.get(key);
-    if (other !== undefined) {
+    const keys = d.keys;
+    const before = keys.size;
+    keys.add(key);
+    if (keys.size === before) {
+      const other = d.pathOrder[d.keyOrder.indexOf(key)];
       fail(
         "FWP_E_ALREADY_EXISTS",
         join(path, minted ? "name" : "key"),
         `The ${kind} key ${key} is already used by ${other}.`,
       );
     }
-    keys.set(key, path);
+    d.keyOrder.push(key);
+    d.pathOrder.push(path);
     if (kind !== "filter") {
+      const names = d.names;
       if (names.has(name))
         fail("FWP_E_ALREADY_EXISTS", join(path, "name"), `Another ${kind} is named ${JSON.stringify(name)}.`);
       names.set(name, key);
@@ -307,6 +328,14 @@ class Resolver {
       `No ${kind} ${JSON.stringify(t)} in this document${known.length > 0 ? ` (declared: ${known.join(", ")})` : ""}.`,
     );
   }
+}
+
+/**
+ * `${list}[${i}]` in one flat string (Array.prototype.join writes one; a template literal makes a chain of
+ * partial strings): a policy keeps the path of each of its filters and conditions.
+ */
+function flatPath(list: string, i: number): string {
+  return [list, "[", i, "]"].join("");
 }
 
 function valueTexts(v: unknown, path: string): { text: string; path: string }[] {
@@ -383,7 +412,7 @@ function parseConditions(layer: Layer, raw: unknown, path: string, options: Pars
   const out: PolicyCondition[] = [];
   const items = list(raw, path);
   for (let k = 0; k < items.length; k++) {
-    const cPath = `${path}[${k}]`;
+    const cPath = flatPath(path, k);
     const o = shape(items[k], CONDITION_KEYS, cPath, "a condition");
     if (typeof o.field !== "string") {
       fail(
@@ -523,7 +552,7 @@ export function parsePolicyDocument(input: string | unknown, options: ParsePolic
   const filterItems = list(top.filters, "filters");
   const filters: PolicyFilter[] = [];
   for (let i = 0; i < filterItems.length; i++) {
-    const path = `filters[${i}]`;
+    const path = flatPath("filters", i);
     const o = shape(filterItems[i], FILTER_KEYS, path, "a filter");
     const name = displayName(o, path);
     const { key, minted } = r.declare("filter", o, name, path);
@@ -570,7 +599,7 @@ export function parsePolicyDocument(input: string | unknown, options: ParsePolic
         o.providerKey === undefined || o.providerKey === null
           ? undefined
           : r.reference("provider", o.providerKey, join(path, "providerKey")),
-      conditions: parseConditions(layer, o.conditions, join(path, "conditions"), valueOptions),
+      conditions: parseConditions(layer, o.conditions, [path, ".conditions"].join(""), valueOptions),
       path,
     });
   }

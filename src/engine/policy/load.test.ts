@@ -317,6 +317,45 @@ test("a failed load leaves a given engine as it was; a second load of the same d
   loadError(good, "FWP_E_ALREADY_EXISTS", "sublayers[0].name", engine);
 });
 
+test("a load failing at its last filter removes every filter, callout registration, callout, sublayer and provider it added", () => {
+  const engine = new FilterEngine();
+  const count = () => ({
+    providers: engine.providers().length,
+    sublayers: engine.sublayers().length,
+    callouts: engine.callouts().length,
+    filters: engine.filters().length,
+  });
+  const before = count();
+  const doc = {
+    providers: [{ name: "p1" }, { name: "p2" }],
+    sublayers: [
+      { name: "s1", weight: 1, providerKey: "p1" },
+      { name: "s2", weight: 2, providerKey: "p2" },
+    ],
+    callouts: [
+      { name: "c1", layer: CONNECT, behaviour: "block" },
+      { name: "c2", layer: CONNECT },
+      { name: "c3", layer: CONNECT, behaviour: "permit" },
+    ],
+    filters: [
+      ...Array.from({ length: 50 }, (_, i) => ({ name: `f${i}`, layer: CONNECT, sublayer: "s1", action: "block" })),
+      { name: "callout", layer: CONNECT, sublayer: "s2", action: "callout-terminating", callout: "c1" },
+      { name: "bad", layer: CONNECT, action: "block", flags: ["PERMIT_IF_CALLOUT_UNREGISTERED"] },
+    ],
+  };
+  const parsed = parsePolicyDocument(doc);
+  loadError(doc, "FWP_E_INVALID_FLAGS", "filters[51].flags", engine);
+  assert.deepEqual(count(), before);
+  for (const c of parsed.callouts) {
+    assert.equal(engine.getCallout(c.key), undefined, c.name);
+    assert.equal(engine.isCalloutRegistered(c.key), false, c.name);
+  }
+  // Everything can be added again: nothing of the failed load is left to collide with.
+  const loaded = loadPolicyDocument({ ...doc, filters: doc.filters.slice(0, 51) }, { engine });
+  assert.equal(loaded.filters.length, 51);
+  assert.equal(engine.isCalloutRegistered(parsed.callouts[0]?.key as string), true);
+});
+
 test("formatPolicyDocument writes what parsePolicyDocument reads back to the same policy", () => {
   const loaded = loadPolicyDocument(arbitrationExample({ fw1Hard: true, fw2Callout: true }));
   const doc = formatPolicyDocument(loaded.engine, { behaviours: loaded.behaviours });
