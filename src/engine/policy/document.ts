@@ -450,7 +450,8 @@ function parseConditions(layer: Layer, raw: unknown, path: string, options: Pars
       );
     }
   }
-  return out;
+  // An array grown by push keeps room for 16 more; a policy keeps one list per filter, so keep it exact.
+  return out.slice();
 }
 
 function policyCondition(
