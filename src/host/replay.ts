@@ -15,6 +15,7 @@ import { FileSink, formatCaptureError, PcapngWriter, type ScanRecord, scanCaptur
 import { networkStart, PacketObserver, simpleIpOffset } from "../observe/index.ts";
 import { type ClassifyRecord, Shim } from "../shim/index.ts";
 import type { WireError } from "../wire/index.ts";
+import { collectGarbage } from "./heap.ts";
 import { type CalloutAssumption, loadPolicySource, type PolicySourceSpec } from "./policy-source.ts";
 
 export interface ReplayRequest {
@@ -153,6 +154,8 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
     });
   }
   const source = await loadPolicySource(request.source, request.callouts);
+  // What loading left behind goes now, before the stream, not along with its first seconds (see heap.ts).
+  collectGarbage();
   const clock = new ManualClock();
   const events = request.eventsPath !== undefined ? new NdjsonFile(request.eventsPath) : undefined;
   const summary: ReplaySummary = {
