@@ -48,8 +48,11 @@ export interface ApplyObjectRecord {
   key: string;
   name: string;
   status: ApplyStatus;
-  /** Run-time id after the apply (filters and callouts; null when removed or for other kinds). */
-  id: number | null;
+  /**
+   * Run-time id after the apply: a filter's (a UINT64) as a decimal string, a callout's (a UINT32) as a number;
+   * null when removed or for other kinds.
+   */
+  id: string | number | null;
 }
 
 export interface ApplyRecord {
@@ -401,10 +404,10 @@ export function executePlan(session: BfeSession, plan: ApplyPlan): ApplyObjectRe
     report.push({ kind: "callout", key: c.key, name: c.name, status, id });
   }
   for (const { object: f, status } of plan.filters) {
-    let id: number | null = null;
+    let id: string | null = null;
     try {
       const filter = status === "unchanged" ? session.getFilterByKey(f.key) : session.addFilter(filterSpec(f));
-      id = Number(filter.filterId);
+      id = filter.filterId.toString();
     } catch (e) {
       relocate(e, f.path);
     }

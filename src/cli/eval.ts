@@ -33,7 +33,8 @@ export interface EvalOptions {
 
 interface FilterRef {
   key: string;
-  id: number;
+  /** The run-time filter id (a UINT64) in decimal. */
+  id: string;
   name: string;
 }
 
@@ -77,7 +78,7 @@ export interface EvalTraceFilter extends FilterRef {
 }
 
 function filterRef(f: Filter): FilterRef {
-  return { key: f.filterKey, id: Number(f.filterId), name: f.name };
+  return { key: f.filterKey, id: f.filterId.toString(), name: f.name };
 }
 
 function hex64(n: bigint): string {

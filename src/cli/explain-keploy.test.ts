@@ -81,7 +81,7 @@ function at(rec: ExplainRecord, layer: string, n = 0): ExplainLayerRecord {
 
 /** [id, name] of the filter that decided a classification, or null. */
 function decider(l: EvalRecord): [number, string] | null {
-  return l.decidingFilter === null ? null : [l.decidingFilter.id, l.decidingFilter.name];
+  return l.decidingFilter === null ? null : [Number(l.decidingFilter.id), l.decidingFilter.name];
 }
 
 /**
@@ -100,7 +100,7 @@ function outcomes(l: EvalRecord): string[] {
 
 /** One filter's trace entry in a classification. */
 function traced(l: EvalRecord, id: number) {
-  for (const s of l.trace) for (const f of s.filters) if (f.id === id) return f;
+  for (const s of l.trace) for (const f of s.filters) if (f.id === String(id)) return f;
   return assert.fail(`filter ${id} is not in the trace of ${l.layer}`);
 }
 
@@ -227,7 +227,7 @@ describe("explain on the keploy dump: loopback", () => {
     ]);
     assert.equal(decider(accept)?.[0], 113558);
     assert.ok(
-      accept.trace.some((sl) => sl.filters.some((f) => f.id === 116168 && f.matched && f.status === "skipped")),
+      accept.trace.some((sl) => sl.filters.some((f) => f.id === "116168" && f.matched && f.status === "skipped")),
       "GoLand's own rule matches but is never reached",
     );
     assert.deepEqual(decider(at(rec, "ALE_AUTH_CONNECT_V4")), [113562, "Boot Time Filter"]);

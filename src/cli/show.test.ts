@@ -59,8 +59,8 @@ describe("H47: show filters with netsh's traffic selection", () => {
     assert.deepEqual(shown, expected);
     assert.ok(shown.length > 100 && shown.length < all.length);
     // 117023 allows remote ports 1-65535: shown; 116991 allows 1024-65535 only: not shown.
-    assert.ok(shown.includes(117023));
-    assert.ok(!shown.includes(116991));
+    assert.ok(shown.includes("117023"));
+    assert.ok(!shown.includes("116991"));
     // A filter on remote port 80 is out, and so is every filter at a layer without a remote port (IP packet).
     const port80 = all.find((r) => r.conditions.some((c) => c.fieldKey === REMOTE_PORT && c.value === "80"));
     assert.ok(port80 !== undefined && !shown.includes(port80.id));
@@ -74,7 +74,7 @@ describe("H47: show filters with netsh's traffic selection", () => {
           conditions: [{ fieldKey: REMOTE_PORT, matchType: "FWP_MATCH_EQUAL", conditionValue: fwpUint16(445) }],
         }),
       )
-      .map((f) => Number(f.filterId));
+      .map((f) => f.filterId.toString());
     assert.deepEqual(new Set(shown), new Set(overlapping));
   });
 
@@ -94,7 +94,7 @@ describe("H47: show filters with netsh's traffic selection", () => {
     assert.ok(
       filters(keploy.session, {}).some((r) => protocols(r).length > 0 && protocols(r).every((p) => p === "17")),
     );
-    assert.ok(tcpIds.has(69617));
+    assert.ok(tcpIds.has("69617"));
     const out = filters(keploy.session, { dir: "out" });
     const inbound = filters(keploy.session, { dir: "in" });
     assert.ok(out.some((r) => r.layer === "FWPM_LAYER_ALE_AUTH_CONNECT_V4"));

@@ -60,7 +60,8 @@ export interface WeightRecord {
 
 export interface FilterRecord {
   key: string;
-  id: number;
+  /** The run-time filter id (a UINT64) in decimal. */
+  id: string;
   name: string;
   description: string | null;
   layer: string;
@@ -167,7 +168,7 @@ function conditionRecord(f: Filter, i: number): ConditionRecord {
 export function filterRecord(f: Filter): FilterRecord {
   return {
     key: f.filterKey,
-    id: Number(f.filterId),
+    id: f.filterId.toString(),
     name: f.name,
     description: f.description ?? null,
     layer: layerName(f.layer),
