@@ -431,6 +431,33 @@ describe("explain on the keploy dump: app-specific, port-range and address-range
 });
 
 describe("explain on the keploy dump: inbound", () => {
+  it("Postman listening on TCP 9000 / bound to UDP 9000: its own WF rules permit (ALE_SIO_FIREWALL_SYSTEM_PORT of an ordinary socket)", async () => {
+    // Windows Firewall's app rules at ALE_AUTH_LISTEN and ALE_RESOURCE_ASSIGNMENT (87 per layer in this dump)
+    // require ALE_SIO_FIREWALL_SYSTEM_PORT FLAGS_NONE_SET 0x2 (the socket does not ALLOW_EDGE_TRAFFIC). An
+    // ordinary socket's value is 0, so they match. AUTH_LISTEN_V4: 116191 "postman.exe" (WF; APP_ID of
+    // app-11.2.0\postman.exe & SIO none of 0x2) PERMITs; the "Query User" callout filters 116010 / 116018
+    // below it in WF are skipped (no prompt for an app the user allowed). RESOURCE_ASSIGNMENT_V4: Postman's
+    // rule there, 116195, is UDP only (IP_PROTOCOL 17): for TCP nothing decides; for the UDP bind it PERMITs.
+    // Both walks then end at RECV_ACCEPT in QUARANTINE's 113581 (the walk's NIC is quarantined, see below).
+    const POSTMAN = `${V3}\\users\\yashk\\appdata\\local\\postman\\app-11.2.0\\postman.exe`;
+    const tcp = await explainJson("tcp", "192.168.1.10:9000", "192.168.20.1:50000", { inbound: true, app: POSTMAN });
+    const listen = at(tcp, "ALE_AUTH_LISTEN_V4");
+    assert.deepEqual(decider(listen), [116191, "postman.exe"]);
+    assert.deepEqual(
+      traced(listen, 116191).conditions.map((c) => [c.field, c.result]),
+      [
+        ["FWPM_CONDITION_ALE_APP_ID", true],
+        // The same GUID: AUTH_LISTEN's field list names it by the alias.
+        ["FWPM_CONDITION_ALE_SIO_FIREWALL_SOCKET_PROPERTY", true],
+      ],
+    );
+    for (const id of [116010, 116018]) assert.equal(traced(listen, id).status, "skipped");
+    assert.equal(decider(at(tcp, "ALE_RESOURCE_ASSIGNMENT_V4")), null);
+    const udp = await explainJson("udp", "192.168.1.10:9000", "192.168.20.1:50000", { inbound: true, app: POSTMAN });
+    assert.deepEqual(decider(at(udp, "ALE_RESOURCE_ASSIGNMENT_V4")), [116195, "postman.exe"]);
+    for (const rec of [tcp, udp]) assert.equal(rec.verdict, "blocked");
+  });
+
   it("TCP SYN to closed port 8081: stealth — SILENT_DROP filter 117087 blocks at INBOUND_TRANSPORT_V4_DISCARD, no RST", async () => {
     // No listener: the SYN is discarded (InetDiscardEndpointNotFound) and indicated at
     // INBOUND_TRANSPORT_V4_DISCARD (F6). WF there: 117083 / 117085 PERMIT (FLAGS none of IS_LOOPBACK, profile
@@ -477,8 +504,12 @@ describe("explain on the keploy dump: inbound", () => {
     // (0x0047008000000000, 10000228) 113456, (0x0018000000000000, 0) 113452. openwfp's NIC has NET_LUID
     // 0x0006000002000000 (NetLuidIndex = IF_INDEX 2) and epoch 0 (src/shim/values.ts), like an interface the
     // firewall has not un-quarantined yet, so 113581 "Quarantine Default Inbound Block" (0x800000000,
-    // FLAGS none of IS_LOOPBACK) blocks, hard. WF's own block 116850 "main.exe" (0xa006008000000000: APP_ID
-    // & TCP) comes after and is ignored. (The SYN is retransmitted and blocked again: 3 classifications.)
+    // FLAGS none of IS_LOOPBACK) blocks, hard. In WF the first match is 117071 "FTP Inspection Filter"
+    // (weight 0xffffffffffffffff, CALLOUT_UNKNOWN with the Windows Firewall callout …022c, assumed continue):
+    // TCP, ALE_SIO_FIREWALL_SYSTEM_PORT none of IS_SYSTEM_PORT_RPC (an ordinary socket's 0), local port 8080 in
+    // 1024-65535. After QUARANTINE's hard block the callout has no write right, writes nothing and hands back
+    // the running BLOCK, which ends WF and is ignored (WF's own block 116850 "main.exe", APP_ID & TCP, is not
+    // reached). (The SYN is retransmitted and blocked again: 3 classifications.)
     const rec = await explainJson("tcp", "192.168.1.10:8080", "192.168.20.1:50000", { inbound: true, app: MAIN_EXE });
     assert.equal(rec.verdict, "blocked");
     assert.deepEqual(decider(at(rec, "ALE_AUTH_LISTEN_V4")), [116849, "main.exe"]);
@@ -487,8 +518,18 @@ describe("explain on the keploy dump: inbound", () => {
     assert.deepEqual(decider(accept), [113581, "Quarantine Default Inbound Block"]);
     assert.deepEqual(outcomes(accept), [
       "MPSSVC_QUARANTINE BLOCK hard 113581 set",
-      "MPSSVC_WF BLOCK hard 116850 ignored",
+      "MPSSVC_WF BLOCK hard 117071 ignored",
     ]);
+    const ftp = traced(accept, 117071);
+    assert.equal(ftp.calloutInvoked, true);
+    assert.deepEqual(
+      ftp.conditions.map((c) => [c.field, c.result]),
+      [
+        ["FWPM_CONDITION_IP_PROTOCOL", true],
+        ["FWPM_CONDITION_ALE_SIO_FIREWALL_SYSTEM_PORT", true],
+        ["FWPM_CONDITION_IP_LOCAL_PORT", true],
+      ],
+    );
     assert.match(rec.outcome, /timed-out/);
 
     // On the machine's own Ethernet interface: 113460 soft PERMIT in QUARANTINE, then WF's static BLOCK

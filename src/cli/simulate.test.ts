@@ -254,6 +254,87 @@ describe("openwfp simulate", () => {
     );
   });
 
+  it("a socket's socketProperties are what ALE_SIO_FIREWALL_SYSTEM_PORT sees at listen, bind and accept", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "openwfp-sim-"));
+    const path = join(dir, "socket-properties.json");
+    // As Windows Firewall's app rules: a listen or bind is permitted only for a socket that does not allow edge
+    // traffic (FLAGS_NONE_SET ALLOW_EDGE_TRAFFIC = 2), and an accept on an RPC system port (EQUAL 1) is blocked.
+    const rule = (layer: string, action: string, match: string, value: number) => ({
+      name: `${action} ${layer.replace(/^FWPM_LAYER_/, "")}`,
+      layer,
+      action,
+      weight: 2,
+      conditions: [{ field: "FWPM_CONDITION_ALE_SIO_FIREWALL_SYSTEM_PORT", match, value: String(value) }],
+    });
+    writeFileSync(
+      path,
+      JSON.stringify({
+        links: [{ name: "lan" }],
+        hosts: [
+          { name: "a", interfaces: [{ name: "eth0", link: "lan", addresses: ["10.0.0.1/24"] }] },
+          {
+            name: "b",
+            interfaces: [{ name: "eth0", link: "lan", addresses: ["10.0.0.2/24"] }],
+            policy: {
+              filters: [
+                rule("FWPM_LAYER_ALE_AUTH_LISTEN_V4", "permit", "flags-none-set", 2),
+                { name: "block listen", layer: "FWPM_LAYER_ALE_AUTH_LISTEN_V4", action: "block", weight: 1 },
+                rule("FWPM_LAYER_ALE_RESOURCE_ASSIGNMENT_V4", "permit", "flags-none-set", 2),
+                { name: "block bind", layer: "FWPM_LAYER_ALE_RESOURCE_ASSIGNMENT_V4", action: "block", weight: 1 },
+                rule("FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V4", "block", "equal", 1),
+              ],
+            },
+          },
+        ],
+        apps: [
+          {
+            name: "srv",
+            host: "b",
+            actions: [
+              { at: 0, op: "listen", socket: "plain", port: 80 },
+              { at: 0, op: "listen", socket: "edge", port: 81, socketProperties: ["ALLOW_EDGE_TRAFFIC"] },
+              { at: 0, op: "listen", socket: "rpc", port: 135, socketProperties: ["IS_SYSTEM_PORT_RPC"] },
+              { at: 0, op: "bind", protocol: "udp", socket: "u-plain", port: 53 },
+              { at: 0, op: "bind", protocol: "udp", socket: "u-edge", port: 3544, socketProperties: 2 },
+            ],
+          },
+          {
+            name: "cli",
+            host: "a",
+            actions: [
+              { at: 10, op: "connect", socket: "to-plain", to: "10.0.0.2:80" },
+              { at: 10, op: "connect", socket: "to-rpc", to: "10.0.0.2:135" },
+            ],
+          },
+        ],
+      }),
+    );
+    const r = await json(path);
+    const outcome = (app: string, socket: string) =>
+      r.apps.find((a) => a.app === app)?.sockets.find((s) => s.socket === socket)?.outcome;
+    assert.deepEqual(
+      ["plain", "edge", "rpc", "u-plain", "u-edge"].map((s) => outcome("srv", s)),
+      ["listening", "blocked", "listening", "bound", "blocked"],
+    );
+    assert.equal(outcome("cli", "to-plain"), "connected");
+    assert.notEqual(outcome("cli", "to-rpc"), "connected");
+    const accepts = r.classifications.filter((c) => c.layer === "FWPM_LAYER_ALE_AUTH_RECV_ACCEPT_V4");
+    assert.deepEqual([...new Set(accepts.map((c) => `${c.action} ${c.decidingFilter?.name ?? "-"}`))].sort(), [
+      "FWP_ACTION_BLOCK block ALE_AUTH_RECV_ACCEPT_V4",
+      "FWP_ACTION_PERMIT -",
+    ]);
+    // A property name that does not exist is an error naming the member.
+    const bad = JSON.parse(JSON.stringify({ links: [{ name: "lan" }], hosts: [{ name: "h", interfaces: [] }] }));
+    bad.apps = [
+      { name: "x", host: "h", actions: [{ at: 0, op: "listen", socket: "s", port: 1, socketProperties: ["EDGE"] }] },
+    ];
+    writeFileSync(path, JSON.stringify(bad));
+    await assert.rejects(
+      runSimulate(path, {}),
+      /unknown socket property "EDGE" \(one of IS_SYSTEM_PORT_RPC, ALLOW_EDGE_TRAFFIC, DENY_EDGE_TRAFFIC\).*apps\[0\]\.actions\[0\]\.socketProperties\[0\]/,
+    );
+  });
+
   it("a bad scenario is an explained error naming the member at fault, with exit code 1", async () => {
     const dir = mkdtempSync(join(tmpdir(), "openwfp-sim-"));
     const path = join(dir, "bad.json");

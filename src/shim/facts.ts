@@ -93,6 +93,12 @@ export interface ClassifyFacts {
   readonly reauthorizeReason?: number;
   /** ALE_PROMISCUOUS_MODE (RCVALL_VALUE: 0 off). */
   readonly promiscuousMode?: number;
+  /**
+   * ALE_SIO_FIREWALL_SYSTEM_PORT (alias SIO_FIREWALL_SOCKET_PROPERTY) at RESOURCE_ASSIGNMENT, AUTH_LISTEN and
+   * AUTH_RECV_ACCEPT: the socket's FWP_CONDITION_SOCKET_PROPERTY_FLAG_* bits (IS_SYSTEM_PORT_RPC 1,
+   * ALLOW_EDGE_TRAFFIC 2, DENY_EDGE_TRAFFIC 4); default 0, an ordinary socket [INF].
+   */
+  readonly socketProperties?: number;
   /** ICMP error layers: the error's type and code (ICMP_TYPE, ICMP_CODE). */
   readonly icmpType?: number;
   readonly icmpCode?: number;

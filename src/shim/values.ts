@@ -171,6 +171,10 @@ const GETTERS: Partial<Record<ConditionName, Getter>> = {
     f.process === undefined ? undefined : { type: "FWP_SID", value: f.process.packageSid },
   FWPM_CONDITION_ALE_ORIGINAL_APP_ID: (f) => blob(f.originalAppId),
   FWPM_CONDITION_ALE_PROMISCUOUS_MODE: (f) => u32(f.promiscuousMode),
+  // Every socket has its property bits, 0 unless set (Windows Firewall's ordinary rules require
+  // FLAGS_NONE_SET ALLOW_EDGE_TRAFFIC: were the field empty for ordinary sockets, none of them would match).
+  FWPM_CONDITION_ALE_SIO_FIREWALL_SYSTEM_PORT: (f) => u32(f.socketProperties ?? 0),
+  FWPM_CONDITION_ALE_SIO_FIREWALL_SOCKET_PROPERTY: (f) => u32(f.socketProperties ?? 0),
   FWPM_CONDITION_REAUTHORIZE_REASON: (f) => u32(f.reauthorizeReason ?? 0),
   FWPM_CONDITION_ORIGINAL_ICMP_TYPE: (f) => u16(f.originalIcmpType),
   // ICMP errors.

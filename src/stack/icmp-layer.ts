@@ -61,6 +61,8 @@ export class PingSocket {
   localPort = 0;
   bound = true;
   closed = false;
+  /** FWP_CONDITION_SOCKET_PROPERTY_FLAG_* bits (see SocketBase); set before bind or listen. */
+  socketProperties = 0;
   readonly dualMode = false;
   readonly flows = new Map<string, AleFlow>();
   readonly sent = new Map<number, bigint>();

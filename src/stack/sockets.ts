@@ -52,6 +52,12 @@ export interface SocketBase {
   closed: boolean;
   /** Which end of a loopback connection the socket is ("client" / "server"), for the classify log. */
   readonly side?: string;
+  /**
+   * FWP_CONDITION_SOCKET_PROPERTY_FLAG_* bits (ALE_SIO_FIREWALL_SYSTEM_PORT at RESOURCE_ASSIGNMENT, AUTH_LISTEN
+   * and AUTH_RECV_ACCEPT): IS_SYSTEM_PORT_RPC for an RPC endpoint, ALLOW_EDGE_TRAFFIC / DENY_EDGE_TRAFFIC for a
+   * socket whose protection level allows or forbids edge traversal. 0 for an ordinary socket.
+   */
+  socketProperties: number;
 }
 
 /**
@@ -95,5 +101,6 @@ export function socketFacts(
     ...(extra.iface !== undefined ? { iface: extra.iface } : {}),
     flags: extra.flags ?? 0,
     process: s.process.facts,
+    socketProperties: s.socketProperties,
   };
 }

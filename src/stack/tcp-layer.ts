@@ -86,6 +86,8 @@ export class TcpSocket implements SocketBase {
   localPort = 0;
   bound = false;
   closed = false;
+  /** FWP_CONDITION_SOCKET_PROPERTY_FLAG_* bits (see SocketBase); set before bind or listen. */
+  socketProperties = 0;
   remoteAddress: IpAddress | undefined;
   remotePort = 0;
   connection: TcpConnection | undefined;
@@ -752,6 +754,7 @@ export class TcpLayer {
       return;
     }
     const child = new TcpSocket(this, listenSocket.process, listenSocket.family, listenSocket.dualMode);
+    child.socketProperties = listenSocket.socketProperties;
     child.side = "server";
     child.localAddress = asSocketAddress(info.dst, listenSocket.family);
     child.localPort = repr.dstPort;

@@ -95,6 +95,8 @@ export class UdpSocket implements SocketBase {
   localPort = 0;
   bound = false;
   closed = false;
+  /** FWP_CONDITION_SOCKET_PROPERTY_FLAG_* bits (see SocketBase); set before bind or listen. */
+  socketProperties = 0;
   readonly flows = new Map<string, AleFlow>();
   readonly counters: UdpSocketCounters = {
     sent: 0,

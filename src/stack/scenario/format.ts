@@ -5,6 +5,7 @@
  * names the path of the first fault: `apps[1].actions[0].to: expected ADDRESS:PORT`.
  */
 import { describeError, type IpAddress, OpenWfpError } from "../../base/index.ts";
+import { FWP_CONDITION_SOCKET_PROPERTY_FLAG } from "../../shim/index.ts";
 import { parseMac } from "../../wire/index.ts";
 import { parseAddress } from "../host.ts";
 import type { FaultSpec } from "../link/fault.ts";
@@ -83,6 +84,8 @@ export type ScenarioAction =
       readonly dualMode: boolean;
       readonly backlog?: number;
       readonly serve: ServeBehaviour;
+      /** FWP_CONDITION_SOCKET_PROPERTY_FLAG_* bits of the socket (ALE_SIO_FIREWALL_SYSTEM_PORT); 0 when absent. */
+      readonly socketProperties: number;
     }
   | {
       readonly at: bigint;
@@ -93,6 +96,7 @@ export type ScenarioAction =
       readonly family: 4 | 6;
       readonly dualMode: boolean;
       readonly localPort?: number;
+      readonly socketProperties: number;
     }
   | { readonly at: bigint; readonly op: "send"; readonly socket: string; readonly data: Uint8Array }
   /** The app reads what has arrived (at most `bytes`; all when absent): recv() / recvfrom(). */
@@ -108,6 +112,7 @@ export type ScenarioAction =
       readonly family: 4 | 6;
       readonly dualMode: boolean;
       readonly serve: ServeBehaviour;
+      readonly socketProperties: number;
     }
   | {
       readonly at: bigint;
@@ -292,6 +297,31 @@ function family(o: Obj, path: string, fallback: 4 | 6): 4 | 6 {
   return f;
 }
 
+/**
+ * `socketProperties`: a list of FWP_CONDITION_SOCKET_PROPERTY_FLAG_* names, with or without that prefix
+ * (`["ALLOW_EDGE_TRAFFIC"]`), or the bits as a number; absent: 0, an ordinary socket.
+ */
+function socketProperties(v: unknown, path: string): number {
+  if (v === undefined) return 0;
+  if (typeof v === "number") return int(v, path, 0, 7);
+  const PREFIX = "FWP_CONDITION_SOCKET_PROPERTY_FLAG_";
+  let bits = 0;
+  arr(v, path).forEach((item, i) => {
+    const name = str(item, `${path}[${i}]`);
+    const full = name.startsWith(PREFIX) ? name : `${PREFIX}${name}`;
+    const bit = (FWP_CONDITION_SOCKET_PROPERTY_FLAG as Record<string, number>)[full];
+    if (bit === undefined) {
+      const names = Object.keys(FWP_CONDITION_SOCKET_PROPERTY_FLAG).map((k) => k.slice(PREFIX.length));
+      throw new ScenarioError(
+        `${path}[${i}]`,
+        `unknown socket property ${JSON.stringify(name)} (one of ${names.join(", ")})`,
+      );
+    }
+    bits |= bit;
+  });
+  return bits;
+}
+
 function action(v: unknown, path: string): ScenarioAction {
   const o = obj(v, path);
   const at = msToNs(num(o.at, `${path}.at`, 0, 1e9, 0));
@@ -299,7 +329,19 @@ function action(v: unknown, path: string): ScenarioAction {
   const socket = str(o.socket ?? (op === "ping" ? "ping" : undefined), `${path}.socket`);
   switch (op) {
     case "listen": {
-      known(o, path, ["at", "op", "socket", "protocol", "port", "address", "family", "dualMode", "backlog", "serve"]);
+      known(o, path, [
+        "at",
+        "op",
+        "socket",
+        "protocol",
+        "port",
+        "address",
+        "family",
+        "dualMode",
+        "backlog",
+        "serve",
+        "socketProperties",
+      ]);
       if (o.protocol !== undefined && o.protocol !== "tcp")
         throw new ScenarioError(`${path}.protocol`, "listen is for tcp");
       const a = o.address === undefined ? undefined : address(o.address, `${path}.address`);
@@ -314,10 +356,11 @@ function action(v: unknown, path: string): ScenarioAction {
         dualMode: bool(o.dualMode, `${path}.dualMode`, false),
         ...(o.backlog !== undefined ? { backlog: int(o.backlog, `${path}.backlog`, 1, 65535) } : {}),
         serve: serveBehaviour(o.serve, `${path}.serve`),
+        socketProperties: socketProperties(o.socketProperties, `${path}.socketProperties`),
       };
     }
     case "connect": {
-      known(o, path, ["at", "op", "socket", "protocol", "to", "family", "dualMode", "localPort"]);
+      known(o, path, ["at", "op", "socket", "protocol", "to", "family", "dualMode", "localPort", "socketProperties"]);
       const to = parseEndpoint(o.to, `${path}.to`);
       return {
         at,
@@ -328,6 +371,7 @@ function action(v: unknown, path: string): ScenarioAction {
         family: family(o, path, to.address.version),
         dualMode: bool(o.dualMode, `${path}.dualMode`, false),
         ...(o.localPort !== undefined ? { localPort: int(o.localPort, `${path}.localPort`, 1, 65535) } : {}),
+        socketProperties: socketProperties(o.socketProperties, `${path}.socketProperties`),
       };
     }
     case "send":
@@ -342,7 +386,18 @@ function action(v: unknown, path: string): ScenarioAction {
       known(o, path, ["at", "op", "socket"]);
       return { at, op, socket };
     case "bind": {
-      known(o, path, ["at", "op", "socket", "protocol", "port", "address", "family", "dualMode", "serve"]);
+      known(o, path, [
+        "at",
+        "op",
+        "socket",
+        "protocol",
+        "port",
+        "address",
+        "family",
+        "dualMode",
+        "serve",
+        "socketProperties",
+      ]);
       if (o.protocol !== "udp")
         throw new ScenarioError(`${path}.protocol`, 'bind is for "udp" (TCP binds at listen and connect)');
       const a = o.address === undefined ? undefined : address(o.address, `${path}.address`);
@@ -356,6 +411,7 @@ function action(v: unknown, path: string): ScenarioAction {
         family: family(o, path, a?.version ?? 4),
         dualMode: bool(o.dualMode, `${path}.dualMode`, false),
         serve: serveBehaviour(o.serve, `${path}.serve`),
+        socketProperties: socketProperties(o.socketProperties, `${path}.socketProperties`),
       };
     }
     case "sendto": {

@@ -132,7 +132,9 @@ function refresh(a: AppOutcome): void {
       o.outcome =
         s.listener !== undefined
           ? "listening"
-          : (s.outcome ?? (s.connection === undefined ? "not-connected" : "connecting"));
+          : // A call refused at once (a bind blocked at ALE_RESOURCE_ASSIGNMENT) was recorded as blocked.
+            (s.outcome ??
+            (o.outcome === "blocked" ? "blocked" : s.connection === undefined ? "not-connected" : "connecting"));
       if (s.error !== undefined) o.error = s.error;
       o.bytesSent = s.bytesSent;
       o.bytesReceived = s.bytesReceived;
@@ -203,6 +205,7 @@ function perform(
   switch (a.op) {
     case "listen": {
       const s = host.tcp.socket(process, a.family, a.dualMode);
+      s.socketProperties = a.socketProperties;
       sockets.set(a.socket, { kind: "tcp", s });
       record(a.socket, "tcp");
       s.onAccept = (c) => serveTcp(net, c, a.serve);
@@ -212,6 +215,7 @@ function perform(
     }
     case "connect": {
       const s = host.tcp.socket(process, a.family, a.dualMode);
+      s.socketProperties = a.socketProperties;
       sockets.set(a.socket, { kind: "tcp", s });
       record(a.socket, "tcp");
       if (a.localPort !== undefined) s.bind(undefined, a.localPort);
@@ -275,6 +279,7 @@ function perform(
     }
     case "bind": {
       const s = host.udp.socket(process, a.family, a.dualMode);
+      s.socketProperties = a.socketProperties;
       sockets.set(a.socket, { kind: "udp", s });
       record(a.socket, "udp");
       serveUdp(s, a.serve);
