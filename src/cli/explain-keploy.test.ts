@@ -456,6 +456,25 @@ describe("explain on the keploy dump: inbound", () => {
     const udp = await explainJson("udp", "192.168.1.10:9000", "192.168.20.1:50000", { inbound: true, app: POSTMAN });
     assert.deepEqual(decider(at(udp, "ALE_RESOURCE_ASSIGNMENT_V4")), [116195, "postman.exe"]);
     for (const rec of [tcp, udp]) assert.equal(rec.verdict, "blocked");
+
+    // A socket that allows edge traversal (--socket-properties ALLOW_EDGE_TRAFFIC, bit 0x2) is not what
+    // 116191 allows: its SIO condition fails, no WF rule decides, and the "Query User" callouts are reached.
+    const edge = await explainJson("tcp", "192.168.1.10:9000", "192.168.20.1:50000", {
+      inbound: true,
+      app: POSTMAN,
+      socketProperties: "ALLOW_EDGE_TRAFFIC",
+    });
+    const edgeListen = at(edge, "ALE_AUTH_LISTEN_V4");
+    assert.equal(decider(edgeListen), null);
+    assert.equal(
+      edgeListen.trace.some((sl) => sl.filters.some((f) => f.id === "116191" && f.matched)),
+      false,
+    );
+    for (const id of [116010, 116018]) assert.equal(traced(edgeListen, id).status, "evaluated");
+    await assert.rejects(
+      explainJson("tcp", "192.168.1.10:9000", "192.168.20.1:50000", { socketProperties: "EDGE" }),
+      /E_USAGE: --socket-properties: unknown socket property "EDGE"/,
+    );
   });
 
   it("TCP SYN to closed port 8081: stealth — SILENT_DROP filter 117087 blocks at INBOUND_TRANSPORT_V4_DISCARD, no RST", async () => {

@@ -1,6 +1,7 @@
 /**
  * `openwfp explain (--policy P | --state DUMP.xml | --store DB) PROTO LOCAL_ADDR:PORT REMOTE_ADDR:PORT
  *  [--inbound] [--closed] [--app PATH] [--user SID] [--interface N] [--interface-luid L] [--quarantine-epoch E]
+ *  [--socket-properties LIST]
  *  [--callout KEY=B]... [--all] [--json]`:
  * walks one connection through every layer it crosses (flows.json order) and prints, per layer, the
  * decision and the filters that took part, then one sentence: which filter decided and what it overrode.
@@ -15,6 +16,8 @@ import {
   type LoadedPolicySource,
   parseCalloutOptions,
   parseHostPort,
+  SOCKET_PROPERTY_NAMES,
+  socketPropertyBit,
   walk,
 } from "../host/index.ts";
 import { type EvalRecord, evalRecord } from "./eval.ts";
@@ -28,6 +31,7 @@ export interface ExplainOptions extends PolicyOptions {
   readonly interface?: string;
   readonly interfaceLuid?: string;
   readonly quarantineEpoch?: string;
+  readonly socketProperties?: string;
   readonly all?: boolean;
   readonly json?: boolean;
 }
@@ -176,6 +180,7 @@ export async function runExplain(
   }
   const interfaceLuid = uint64Option(o.interfaceLuid, "--interface-luid");
   const quarantineEpoch = uint64Option(o.quarantineEpoch, "--quarantine-epoch");
+  const socketProperties = socketPropertiesOption(o.socketProperties);
   if (loaded !== undefined && (o.callout?.length ?? 0) > 0) {
     throw new OpenWfpError("E_USAGE", "--callout cannot change a policy source that is already loaded", {
       path: "--callout",
@@ -192,6 +197,7 @@ export async function runExplain(
     ...(interfaceIndex !== undefined ? { interfaceIndex } : {}),
     ...(interfaceLuid !== undefined ? { interfaceLuid } : {}),
     ...(quarantineEpoch !== undefined ? { quarantineEpoch } : {}),
+    ...(socketProperties !== undefined ? { socketProperties } : {}),
   };
   const report =
     loaded === undefined
@@ -200,6 +206,24 @@ export async function runExplain(
   const record = explainRecord(report);
   const text = o.json === true ? `${JSON.stringify(record)}\n` : formatExplainText(record, o.all === true);
   return { text, record };
+}
+
+/** `--socket-properties A,B`: FWP_CONDITION_SOCKET_PROPERTY_FLAG_* names (with or without the prefix). */
+function socketPropertiesOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  let bits = 0;
+  for (const name of text.split(",").map((n) => n.trim())) {
+    const bit = name === "" ? undefined : socketPropertyBit(name);
+    if (bit === undefined) {
+      throw new OpenWfpError(
+        "E_USAGE",
+        `--socket-properties: unknown socket property ${JSON.stringify(name)} (one of ${SOCKET_PROPERTY_NAMES.join(", ")})`,
+        { path: "--socket-properties" },
+      );
+    }
+    bits |= bit;
+  }
+  return bits;
 }
 
 export function registerExplain(program: Command): void {
@@ -218,6 +242,10 @@ export function registerExplain(program: Command): void {
     .option("--interface <index>", "IF_INDEX of the local interface (default 2)")
     .option("--interface-luid <luid>", "NET_LUID of the local interface, decimal or 0x hex (a real machine's NIC)")
     .option("--quarantine-epoch <n>", "INTERFACE_QUARANTINE_EPOCH of the local interface (default 0: quarantined)")
+    .option(
+      "--socket-properties <list>",
+      `the local socket's ALE_SIO_FIREWALL_SYSTEM_PORT bits: ${SOCKET_PROPERTY_NAMES.join(", ")} (comma-separated; default none)`,
+    )
     .option("--all", "list every filter of each sublayer, not only those that matched")
     .option("--json", "print one JSON object (keys in docs/cli.md)")
     .action(async (proto: string, local: string, remote: string, o: ExplainOptions) => {

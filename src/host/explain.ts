@@ -18,6 +18,9 @@ import { type CalloutAssumption, loadPolicySource, type PolicySourceSpec } from 
 
 export type ExplainProtocol = "tcp" | "udp" | "icmp";
 
+/** The socket property names `socketProperties` is made of (re-exported for the front ends). */
+export { SOCKET_PROPERTY_NAMES, socketPropertyBit } from "../shim/index.ts";
+
 export interface ExplainRequest {
   readonly source: PolicySourceSpec;
   readonly callouts?: ReadonlyMap<string, string>;
@@ -38,6 +41,8 @@ export interface ExplainRequest {
   readonly interfaceLuid?: bigint;
   /** INTERFACE_QUARANTINE_EPOCH of the local interface (default 0: not un-quarantined). */
   readonly quarantineEpoch?: bigint;
+  /** The local socket's FWP_CONDITION_SOCKET_PROPERTY_FLAG_* bits (ALE_SIO_FIREWALL_SYSTEM_PORT; default 0). */
+  readonly socketProperties?: number;
 }
 
 /** One classification of the walk, on the local host. */
@@ -200,6 +205,7 @@ export function walk(
     else throw e;
   };
   const inbound = request.inbound === true;
+  const socketProperties = request.socketProperties ?? 0;
   const [serverHost, serverApp, serverEnd, clientHost, clientApp, clientEnd] = inbound
     ? [me, app, local, peer, peerApp, remote]
     : [peer, peerApp, remote, me, app, local];
@@ -208,6 +214,7 @@ export function walk(
     let echoed = 0;
     if (!(inbound && request.closed === true)) {
       server = serverHost.tcp.socket(serverApp, v);
+      if (inbound) server.socketProperties = socketProperties;
       server.onAccept = (c) => {
         c.onData = (b) => c.send(b);
         c.onEnd = () => net.scheduler.after(ms(1), () => c.close());
@@ -220,6 +227,7 @@ export function walk(
       }
     }
     const client = clientHost.tcp.socket(clientApp, v);
+    if (!inbound) client.socketProperties = socketProperties;
     client.onData = (b) => {
       echoed += b.length;
       if (echoed >= payload.length) client.close();
@@ -244,6 +252,7 @@ export function walk(
     let received = 0;
     if (!(inbound && request.closed === true)) {
       const server = serverHost.udp.socket(serverApp, v);
+      if (inbound) server.socketProperties = socketProperties;
       server.onMessage = (m) => {
         try {
           server.sendTo(m.data, m.remoteAddress, m.remotePort);
@@ -258,6 +267,7 @@ export function walk(
       }
     }
     const client = clientHost.udp.socket(clientApp, v);
+    if (!inbound) client.socketProperties = socketProperties;
     client.onMessage = (m) => {
       received += m.data.length;
     };

@@ -43,6 +43,8 @@ export {
   type ExplainStep,
   explain,
   parseHostPort,
+  SOCKET_PROPERTY_NAMES,
+  socketPropertyBit,
   walk,
 } from "./explain.ts";
 export {

@@ -51,7 +51,13 @@ export {
   type ShimInit,
   type ShimVerdict,
 } from "./shim.ts";
-export { addressTypeOf, incomingValuesFor, knownConditions } from "./values.ts";
+export {
+  addressTypeOf,
+  incomingValuesFor,
+  knownConditions,
+  SOCKET_PROPERTY_NAMES,
+  socketPropertyBit,
+} from "./values.ts";
 export * from "./constants.ts";
 export { type ProcessSpec, processFacts } from "./process.ts";
 export { type IpFragmentInfo, type IpPacketInfo, parseIpPacket, type TransportInfo } from "./ip-packet.ts";

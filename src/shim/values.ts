@@ -11,6 +11,7 @@ import type { IpAddress } from "../base/index.ts";
 import {
   type ConditionName,
   FWP_CONDITION_FLAG,
+  FWP_CONDITION_SOCKET_PROPERTY_FLAG,
   FWP_DIRECTION,
   FWP_EMPTY_VALUE,
   type FwpValue,
@@ -260,4 +261,17 @@ export function incomingValuesFor(layer: Layer, facts: ClassifyFacts): FwpValue[
 /** The conditions this module can feed (for docs and tests). */
 export function knownConditions(): readonly ConditionName[] {
   return Object.keys(GETTERS) as ConditionName[];
+}
+
+const SOCKET_PROPERTY_PREFIX = "FWP_CONDITION_SOCKET_PROPERTY_FLAG_";
+
+/** The short names of the FWP_CONDITION_SOCKET_PROPERTY_FLAG_* bits (IS_SYSTEM_PORT_RPC, ALLOW_EDGE_TRAFFIC, ...). */
+export const SOCKET_PROPERTY_NAMES: readonly string[] = Object.keys(FWP_CONDITION_SOCKET_PROPERTY_FLAG).map((k) =>
+  k.slice(SOCKET_PROPERTY_PREFIX.length),
+);
+
+/** The bit of a FWP_CONDITION_SOCKET_PROPERTY_FLAG_* name, with or without the prefix; undefined if unknown. */
+export function socketPropertyBit(name: string): number | undefined {
+  const full = name.startsWith(SOCKET_PROPERTY_PREFIX) ? name : `${SOCKET_PROPERTY_PREFIX}${name}`;
+  return (FWP_CONDITION_SOCKET_PROPERTY_FLAG as Readonly<Record<string, number>>)[full];
 }

@@ -5,7 +5,7 @@
  * names the path of the first fault: `apps[1].actions[0].to: expected ADDRESS:PORT`.
  */
 import { describeError, type IpAddress, OpenWfpError } from "../../base/index.ts";
-import { FWP_CONDITION_SOCKET_PROPERTY_FLAG } from "../../shim/index.ts";
+import { SOCKET_PROPERTY_NAMES, socketPropertyBit } from "../../shim/index.ts";
 import { parseMac } from "../../wire/index.ts";
 import { parseAddress } from "../host.ts";
 import type { FaultSpec } from "../link/fault.ts";
@@ -304,14 +304,12 @@ function family(o: Obj, path: string, fallback: 4 | 6): 4 | 6 {
 function socketProperties(v: unknown, path: string): number {
   if (v === undefined) return 0;
   if (typeof v === "number") return int(v, path, 0, 7);
-  const PREFIX = "FWP_CONDITION_SOCKET_PROPERTY_FLAG_";
   let bits = 0;
   arr(v, path).forEach((item, i) => {
     const name = str(item, `${path}[${i}]`);
-    const full = name.startsWith(PREFIX) ? name : `${PREFIX}${name}`;
-    const bit = (FWP_CONDITION_SOCKET_PROPERTY_FLAG as Record<string, number>)[full];
+    const bit = socketPropertyBit(name);
     if (bit === undefined) {
-      const names = Object.keys(FWP_CONDITION_SOCKET_PROPERTY_FLAG).map((k) => k.slice(PREFIX.length));
+      const names = SOCKET_PROPERTY_NAMES;
       throw new ScenarioError(
         `${path}[${i}]`,
         `unknown socket property ${JSON.stringify(name)} (one of ${names.join(", ")})`,
