@@ -129,7 +129,10 @@ test("apply adds every object of the document, persistent, in the store file", a
     ],
   );
   const filterIds = report.objects.filter((o) => o.kind === "filter").map((o) => o.id);
-  assert.ok(filterIds.every((id) => typeof id === "string" && /^[1-9][0-9]*$/.test(id)), "decimal UINT64 strings");
+  assert.ok(
+    filterIds.every((id) => typeof id === "string" && /^[1-9][0-9]*$/.test(id)),
+    "decimal UINT64 strings",
+  );
   assert.notEqual(filterIds[0], filterIds[1]);
   // The store file itself holds them (written by the commit, read back by the store API).
   assert.deepEqual(storedKeys(store, "provider"), [KEYS.provider]);
