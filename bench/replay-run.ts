@@ -17,6 +17,7 @@ process.stdout.write(
   `${JSON.stringify({
     packets: s.packets,
     dropped: s.dropped,
+    droppedByFlow: s.droppedByFlow,
     flows: s.flows,
     seconds,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,

@@ -21,6 +21,8 @@ const OUT = join(import.meta.dirname, "out");
 interface RunResult {
   readonly packets: number;
   readonly dropped: number;
+  /** Later packets of flows already blocked at ALE, either direction. */
+  readonly droppedByFlow: number;
   readonly seconds: number;
   readonly peakRssBytes: number;
 }
@@ -165,5 +167,16 @@ export async function runReplayBench(report: (line: string) => void): Promise<vo
     );
     if (w.policy === port80 && selected !== result.dropped)
       throw new Error(`tcpdump selected ${selected}, openwfp dropped ${result.dropped}`);
+    if (w.policy !== port80) {
+      // At ALE, a blocked flow's later packets go too — the replies as well, which `dst host` cannot select.
+      const extra = result.dropped - selected;
+      report(
+        `  drops: ${result.dropped} = tcpdump's ${selected} outbound + ${extra} inbound packet(s) of flows already blocked at ALE (${result.droppedByFlow} later packets of blocked flows in all)`,
+      );
+      if (extra < 0 || extra > result.droppedByFlow)
+        throw new Error(
+          `tcpdump selected ${selected}, openwfp dropped ${result.dropped} (${result.droppedByFlow} by flow)`,
+        );
+    }
   }
 }
