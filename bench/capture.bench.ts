@@ -37,7 +37,8 @@ function timed(command: string, args: string[]): { seconds: number; stdout: stri
   return { seconds: Number(process.hrtime.bigint() - t) / 1e9, stdout: r.stdout, status: r.status };
 }
 
-function bundleScanner(): string {
+/** bench/scan-count.ts bundled (CommonJS, see above); the replay benchmark runs it too, as its floor. */
+export function bundleScanner(): string {
   const out = join(OUT, "scan-count.cjs");
   const esbuild = join(import.meta.dirname, "../node_modules/.bin/esbuild");
   const r = spawnSync(
