@@ -28,3 +28,4 @@ export {
 } from "./guid.ts";
 export { type Clock, formatEpochNs, ManualClock } from "./clock.ts";
 export { SeededRng } from "./rng.ts";
+export { lazyPackage } from "./lazy-package.ts";

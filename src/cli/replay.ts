@@ -5,10 +5,14 @@
  * the permitted and the dropped packets, the net events, and prints a summary (docs/cli.md). Streams with
  * constant memory; on a terminal a progress bar shows on standard error for long files.
  */
-import { SingleBar } from "cli-progress";
+import type * as CliProgress from "cli-progress";
 import type { Command } from "commander";
+import { lazyPackage } from "../base/index.ts";
 import { parseCalloutOptions, type ReplaySummary, replay } from "../host/index.ts";
 import { addPolicyOptions, type PolicyOptions, policySourceOf } from "./policy-options.ts";
+
+/** The progress bar package, loaded only when a bar is shown. */
+const cliProgress = lazyPackage<typeof CliProgress>("cli-progress");
 
 export interface ReplayOptions extends PolicyOptions {
   readonly local: string;
@@ -56,7 +60,7 @@ export function formatReplayText(s: ReplaySummary): string {
 export async function runReplay(capture: string, o: ReplayOptions): Promise<{ text: string; summary: ReplaySummary }> {
   const showBar = o.progress ?? (process.stderr.isTTY === true && o.json !== true);
   const bar = showBar
-    ? new SingleBar({
+    ? new (cliProgress().SingleBar)({
         format: "replay [{bar}] {percentage}% | {value}/{total} MB",
         hideCursor: true,
         stream: process.stderr,

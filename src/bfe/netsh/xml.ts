@@ -8,7 +8,9 @@
  * top-level element is returned in order. Parsing uses fast-xml-parser (validator + order-preserving
  * parser); writing is hand-written so the output has exactly netsh's layout.
  */
-import { XMLParser, XMLValidator } from "fast-xml-parser";
+import type * as FastXmlParser from "fast-xml-parser";
+import type { XMLParser } from "fast-xml-parser";
+import { lazyPackage } from "../../base/lazy-package.ts";
 import { NetshError } from "./error.ts";
 
 /** One element: attributes, and either child elements or text (netsh never mixes them). */
@@ -41,18 +43,26 @@ const DECLARATION = /^<\?xml\s[^?]*\?>/;
 
 type OrderedNode = { readonly [key: string]: unknown };
 
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: "",
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  processEntities: true,
-  htmlEntities: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-});
+const fastXmlParser = lazyPackage<typeof FastXmlParser>("fast-xml-parser");
+
+let parser: XMLParser | undefined;
+
+/** The parser, made on first use (with its package). */
+function xmlParser(): XMLParser {
+  parser ??= new (fastXmlParser().XMLParser)({
+    preserveOrder: true,
+    ignoreAttributes: false,
+    attributeNamePrefix: "",
+    parseTagValue: false,
+    parseAttributeValue: false,
+    trimValues: false,
+    processEntities: true,
+    htmlEntities: false,
+    ignoreDeclaration: true,
+    ignorePiTags: true,
+  });
+  return parser;
+}
 
 /** Parses netsh XML text into its top-level elements; malformed text → NetshError NETSH_MALFORMED_XML. */
 export function parseXmlForest(input: string): XmlForest {
@@ -66,7 +76,7 @@ export function parseXmlForest(input: string): XmlForest {
   // The wrapper's start tag goes on line 1 and shifts only that line's columns.
   const opening = `<${WRAPPER}>`;
   const wrapped = `${opening}${text}</${WRAPPER}>`;
-  const verdict = XMLValidator.validate(wrapped, { allowBooleanAttributes: false });
+  const verdict = fastXmlParser().XMLValidator.validate(wrapped, { allowBooleanAttributes: false });
   if (verdict !== true) {
     const { line, col, msg } = verdict.err;
     const column = line === 1 ? Math.max(1, col - opening.length) : col;
@@ -76,7 +86,7 @@ export function parseXmlForest(input: string): XmlForest {
       `line ${line}, column ${column}`,
     );
   }
-  const tree = parser.parse(wrapped) as OrderedNode[];
+  const tree = xmlParser().parse(wrapped) as OrderedNode[];
   const root = tree.find((n) => Object.hasOwn(n, WRAPPER));
   if (root === undefined) throw new NetshError("NETSH_MALFORMED_XML", "No element found.", "(document)");
   const elements = convertChildren(root[WRAPPER] as OrderedNode[], []);

@@ -16,8 +16,9 @@
  */
 import { mkdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import type { Guid } from "../../base/guid.ts";
+import { lazyPackage } from "../../base/lazy-package.ts";
 import { checkChange, decodeValue, encodeValue } from "./codec.ts";
 import { StoreError } from "./errors.ts";
 import { prepareSchema } from "./schema.ts";
@@ -28,6 +29,9 @@ import {
   type PersistedObject,
   type StoreChange,
 } from "./types.ts";
+
+/** The SQLite binding (a native addon), loaded when a store is first opened. */
+const sqlite = lazyPackage<typeof Database>("better-sqlite3");
 
 export interface BfeStoreOpenOptions {
   /** Open without writing: the file must exist and hold the current schema; commit() then fails. */
@@ -133,7 +137,11 @@ export class BfeStore implements ObjectStore {
     let db: Database.Database | undefined;
     try {
       if (!readOnly) mkdirSync(dirname(file), { recursive: true });
-      db = new Database(file, { readonly: readOnly, fileMustExist: readOnly, timeout: options.busyTimeoutMs ?? 5000 });
+      db = new (sqlite())(file, {
+        readonly: readOnly,
+        fileMustExist: readOnly,
+        timeout: options.busyTimeoutMs ?? 5000,
+      });
       // The first statement reads the header: a file that is not a database fails here.
       if (!readOnly) {
         // A new file gets 16 KiB pages: a 100k-filter commit writes ~10% fewer bytes and runs ~40% faster,

@@ -7,7 +7,10 @@
  * Sources: https://www.rfc-editor.org/rfc/rfc8259, https://yaml.org/spec/1.2.2/
  */
 import { OpenWfpError } from "../../base/errors.ts";
-import { parseDocument } from "yaml";
+import type * as Yaml from "yaml";
+import { lazyPackage } from "../../base/lazy-package.ts";
+
+const yaml = lazyPackage<typeof Yaml>("yaml");
 
 export type PolicyFormat = "json" | "yaml";
 
@@ -313,7 +316,7 @@ function narrowIntegers(value: unknown): unknown {
 
 /** Parses YAML 1.2 (core schema, unique keys). Throws PolicySyntaxError at the first error. */
 export function parseYamlText(text: string): unknown {
-  const doc = parseDocument(text, { intAsBigInt: true, uniqueKeys: true });
+  const doc = yaml().parseDocument(text, { intAsBigInt: true, uniqueKeys: true });
   const first = doc.errors[0];
   if (first !== undefined) {
     const pos = first.linePos?.[0];
