@@ -15,6 +15,8 @@ import type { IpAddress, Ipv6Address } from "../base/index.ts";
 import {
   type AleFlow,
   type ClassifyFacts,
+  FWP_CONDITION_REAUTHORIZE_REASON,
+  type MetadataInput,
   type EmbeddedFacts,
   FWPS_DISCARD_MODULE,
   INET_DISCARD_REASON,
@@ -42,6 +44,7 @@ import type { NetInterface } from "./nic.ts";
 import { packetFacts } from "./packet-facts.ts";
 import type { Process } from "./process.ts";
 import { SocketFailure, socketFacts } from "./sockets.ts";
+import { pendableOperation } from "./ale-pend.ts";
 
 /** An echo reply a ping socket received. */
 export interface EchoReply {
@@ -68,7 +71,10 @@ export class PingSocket {
   readonly sent = new Map<number, bigint>();
   readonly replies: EchoReply[] = [];
   onReply: ((r: EchoReply) => void) | undefined;
-  readonly counters = { sent: 0, replies: 0, blocked: 0, errors: 0 };
+  /** pendFlushed: requests flushed while the echo flow's authorization was pended (D20). */
+  readonly counters = { sent: 0, replies: 0, blocked: 0, errors: 0, pendFlushed: 0 };
+  /** WSAEACCES when a pended authorization was refused at its completion (no call was waiting to fail). */
+  lastError: string | undefined;
 
   constructor(
     readonly layer: IcmpLayer,
@@ -240,20 +246,14 @@ export class IcmpLayer {
       end: message.length,
       dataOffset: 0,
     };
+    if (flow?.state === "pending") {
+      // The flow's authorization is pended (D19): what the socket sends meanwhile is flushed, as for UDP.
+      s.counters.pendFlushed++;
+      return;
+    }
     if (flow === undefined) {
-      const auth = host.shim.classifyAt("ALE_AUTH_CONNECT", {
-        facts,
-        packet: "echo-request",
-        metadata: meta,
-        layerData,
-      });
-      if (!auth.permit) {
-        s.counters.blocked++;
-        throw new SocketFailure("WSAEACCES", `ALE_AUTH_CONNECT blocked the echo request to ${dst}`);
-      }
-      flow = host.shim.createFlow(key, auth.layer, facts, "outbound", s.protocol);
-      s.flows.set(key, flow);
-      host.shim.classifyAt("ALE_FLOW_ESTABLISHED", { facts, packet: "echo-request", metadata: meta, flow, layerData });
+      flow = this.#authorizeEcho(s, key, facts, meta, layerData, dst);
+      if (flow === undefined) return;
     } else if (host.shim.reauthorizationDue(flow)) {
       if (!host.shim.reauthorize(flow, { facts, packet: "echo-request", metadata: meta, layerData }).permit) {
         s.flows.delete(key);
@@ -284,6 +284,84 @@ export class IcmpLayer {
     s.counters.sent++;
     s.sent.set(sequence, host.scheduler.nowNs());
     host.ip.sendTransport({ route, dst, protocol: s.protocol, transport: message, label: "echo-request", flow });
+  }
+
+  /**
+   * ALE_AUTH_CONNECT of a new echo flow, with its completion handle and flow (D19–D20, as a UDP socket's
+   * first datagram): PERMIT gives the established flow (ALE_FLOW_ESTABLISHED classified), BLOCK throws
+   * WSAEACCES. A pended authorization holds the flow and flushes this request; the completion classifies
+   * ALE_AUTH_CONNECT again (IS_REAUTHORIZE, CLASSIFY_COMPLETION) and creates only state — the socket's next
+   * request goes out on the flow — or, refused, leaves WSAEACCES as the socket's last error [INF].
+   * Returns undefined when the request is not to be sent.
+   */
+  #authorizeEcho(
+    s: PingSocket,
+    key: string,
+    facts: ClassifyFacts,
+    meta: MetadataInput,
+    layerData: PacketLayerData,
+    dst: IpAddress,
+  ): AleFlow | undefined {
+    const host = this.host;
+    const flow = host.shim.beginFlow(
+      key,
+      host.shim.authLayer("auth-connect", facts.ipVersion ?? dst.version),
+      facts,
+      "outbound",
+      s.protocol,
+    );
+    let admitted: AleFlow | undefined;
+    let refused = false;
+    pendableOperation(
+      (completionHandle) =>
+        host.shim.classifyAt("ALE_AUTH_CONNECT", {
+          facts,
+          packet: "echo-request",
+          metadata: { ...meta, completionHandle },
+          layerData,
+          flow,
+        }),
+      (completionHandle) =>
+        host.shim.reauthorize(
+          flow,
+          { facts, packet: "none", metadata: { ...meta, completionHandle } },
+          FWP_CONDITION_REAUTHORIZE_REASON.FWP_CONDITION_REAUTHORIZE_REASON_CLASSIFY_COMPLETION,
+        ),
+      (v, late) => {
+        if (v === undefined || s.closed || !v.permit) {
+          host.shim.closeFlow(flow);
+          if (s.flows.get(key) === flow) s.flows.delete(key);
+          if (v === undefined || s.closed) return;
+          s.counters.blocked++;
+          if (late) s.lastError = "WSAEACCES";
+          else refused = true;
+          return;
+        }
+        host.shim.admitFlow(flow);
+        s.flows.set(key, flow);
+        if (late) {
+          // D20: the completion creates only state; the request pended with the operation was flushed.
+          host.shim.classifyAt("ALE_FLOW_ESTABLISHED", { facts, packet: "none", metadata: meta, flow });
+          return;
+        }
+        host.shim.classifyAt("ALE_FLOW_ESTABLISHED", {
+          facts,
+          packet: "echo-request",
+          metadata: meta,
+          flow,
+          layerData,
+        });
+        admitted = flow;
+      },
+      () => {
+        host.shim.holdFlow(flow);
+        s.flows.set(key, flow);
+        s.counters.pendFlushed++;
+      },
+      () => !s.closed,
+    );
+    if (refused) throw new SocketFailure("WSAEACCES", `ALE_AUTH_CONNECT blocked the echo request to ${dst}`);
+    return admitted;
   }
 
   input(

@@ -285,6 +285,80 @@ function recvAcceptInspector(h: TestHost, t: TestNet, verdict: () => "permit" | 
   return { events };
 }
 
+describe("FwpsPendOperation0 at ALE_AUTH_CONNECT (ICMP echo, D20 as for UDP) [INF]", () => {
+  it("the pended first request and those sent meanwhile are flushed; completion creates only state; the next request goes out on the flow", () => {
+    const { t, client } = pair();
+    const p = pender(client, "FWPM_LAYER_ALE_AUTH_CONNECT_V4", () => "FWP_ACTION_PERMIT");
+    const ping = client.host.icmp.socket(client.app, 4);
+    const from = t.log.length;
+    ping.ping(addr("10.0.0.2"), 0x42, 1);
+    ping.ping(addr("10.0.0.2"), 0x42, 2);
+    t.net.runFor(ms(10));
+    assert.deepEqual(p.statuses, ["STATUS_SUCCESS"], "pended once: the second request found the flow held");
+    assert.equal(ping.counters.pendFlushed, 2);
+    assert.equal(ping.counters.sent, 0);
+    assert.deepEqual(at(t.slice("client", from), "OUTBOUND_TRANSPORT_V4"), []);
+    const mark = t.log.length;
+    p.completeAll();
+    t.net.runFor(ms(10));
+    assert.deepEqual(layers(t.slice("client", mark)), ["ALE_AUTH_CONNECT_V4", "ALE_FLOW_ESTABLISHED_V4"]);
+    assert.deepEqual(p.reauths, [CLASSIFY_COMPLETION]);
+    assert.equal(t.slice("client", mark)[1]?.packet, "none", "state only: no request");
+    const again = t.log.length;
+    ping.ping(addr("10.0.0.2"), 0x42, 3);
+    t.net.runFor(ms(10));
+    assert.deepEqual(at(t.slice("client", again), "ALE_AUTH_CONNECT_V4"), [], "the flow is authorized");
+    assert.equal(ping.counters.sent, 1);
+    assert.deepEqual(
+      ping.replies.map((r) => r.sequence),
+      [3],
+    );
+  });
+
+  it("a BLOCK at the completion leaves WSAEACCES as the socket's last error; the next request is authorized anew", () => {
+    const { t, client } = pair();
+    let answer: "FWP_ACTION_PERMIT" | "FWP_ACTION_BLOCK" = "FWP_ACTION_BLOCK";
+    const p = pender(client, "FWPM_LAYER_ALE_AUTH_CONNECT_V4", () => answer);
+    const ping = client.host.icmp.socket(client.app, 4);
+    ping.ping(addr("10.0.0.2"), 0x42, 1);
+    p.completeAll();
+    t.net.runFor(ms(10));
+    assert.equal(ping.lastError, "WSAEACCES");
+    assert.equal(ping.counters.blocked, 1);
+    assert.equal(ping.flows.size, 0, "the refused flow is gone");
+    answer = "FWP_ACTION_PERMIT";
+    const again = t.log.length;
+    ping.ping(addr("10.0.0.2"), 0x42, 2);
+    assert.equal(at(t.slice("client", again), "ALE_AUTH_CONNECT_V4").length, 1, "a new authorization, pended again");
+    assert.equal(ping.counters.pendFlushed, 2);
+  });
+
+  it("a request ALE_AUTH_CONNECT blocks at once still throws WSAEACCES, and nothing is sent", () => {
+    const { t, client } = pair();
+    addCallout(client.engine, "FWPM_LAYER_ALE_AUTH_CONNECT_V4", (_v, _m, _d, _c, _f, _x, out) => hardDrop(out));
+    const ping = client.host.icmp.socket(client.app, 4);
+    const from = t.log.length;
+    assert.throws(() => ping.ping(addr("10.0.0.2"), 0x42, 1), /WSAEACCES|ALE_AUTH_CONNECT blocked/);
+    t.net.runFor(ms(10));
+    assert.equal(ping.counters.blocked, 1);
+    assert.equal(ping.flows.size, 0);
+    assert.deepEqual(at(t.slice("client", from), "OUTBOUND_TRANSPORT_V4"), []);
+  });
+
+  it("a ping socket closed while its authorization is pended: the completion classifies nothing", () => {
+    const { t, client } = pair();
+    const p = pender(client, "FWPM_LAYER_ALE_AUTH_CONNECT_V4", () => "FWP_ACTION_PERMIT");
+    const ping = client.host.icmp.socket(client.app, 4);
+    ping.ping(addr("10.0.0.2"), 0x42, 1);
+    ping.close();
+    const from = t.log.length;
+    p.completeAll();
+    t.net.runFor(ms(10));
+    assert.deepEqual(at(t.slice("client", from), "ALE_AUTH_CONNECT_V4"), [], "nothing is reauthorized");
+    assert.deepEqual(at(t.slice("client", from), "OUTBOUND_TRANSPORT_V4"), []);
+  });
+});
+
 describe("FwpsPendOperation0 at ALE_AUTH_RECV_ACCEPT (D20: no reauthorization; the callout reinjects)", () => {
   it("TCP: the pended SYN is held; the reinjected clone is classified again, permitted as self-injected, and the handshake completes", () => {
     const { t, client, server } = pair();
