@@ -9,7 +9,8 @@
  * `show netevents --xml` prints the netsh netevents.xml format (H50).
  */
 import type { Command } from "commander";
-import { type Guid, tryParseGuid } from "../base/index.ts";
+import { readFileSync } from "node:fs";
+import { describeError, type Guid, OpenWfpError, tryParseGuid } from "../base/index.ts";
 import {
   type BfeSession,
   type CompiledTrafficSelection,
@@ -20,6 +21,8 @@ import {
   epochNsFromFiletime,
   formatNetEventsXml,
   type NetEvent,
+  type NetEventRecord as NetshNetEventRecord,
+  parseNetEventsXml,
   type TrafficSelection,
 } from "../bfe/index.ts";
 import type { Callout, Filter, Provider, Sublayer } from "../engine/index.ts";
@@ -240,22 +243,13 @@ export function layerRecord(l: Layer, filters: number, callouts: number): LayerR
   };
 }
 
-/** A net event: time (ISO 8601, UTC), type, direction, addresses, ports and the deciding filter. */
-export interface NetEventRecord {
-  time: string;
-  type: string;
-  direction: string;
-  ipProtocol: number | null;
-  localAddr: string | null;
-  remoteAddr: string | null;
-  localPort: number | null;
-  remotePort: number | null;
-  filterId: string | null;
-  layerId: number | null;
-  layer: string | null;
-  appId: string | null;
-  userId: string | null;
-  terminatingFilters: { filterId: string; sublayer: string; action: string }[];
+/**
+ * A net event: time (ISO 8601, UTC), type, direction, addresses, ports, the deciding filter (with its name
+ * when the BFE holds a filter of that id) and each sublayer's terminating filter. Events openwfp raised and
+ * events read from Windows' netevents.xml (`--file`) have the same shape.
+ */
+export interface NetEventRecord extends NetshNetEventRecord {
+  filterName: string | null;
 }
 
 function isoFromFiletime(filetime: bigint): string {
@@ -264,7 +258,7 @@ function isoFromFiletime(filetime: bigint): string {
   return Number.isNaN(d.getTime()) ? filetime.toString() : d.toISOString();
 }
 
-export function netEventRecord(e: NetEvent): NetEventRecord {
+export function netEventRecord(e: NetEvent, names: ReadonlyMap<string, string> = new Map()): NetEventRecord {
   const h = e.header;
   const body =
     e.type === "FWPM_NET_EVENT_TYPE_CLASSIFY_DROP"
@@ -296,6 +290,7 @@ export function netEventRecord(e: NetEvent): NetEventRecord {
             action: t.actionType,
           }))
         : [],
+    filterName: body === undefined ? null : (names.get(body.filterId.toString()) ?? null),
   };
 }
 
@@ -372,19 +367,20 @@ export function formatCalloutTable(records: readonly CalloutRecord[]): string {
 }
 
 export function formatNetEventTable(records: readonly NetEventRecord[]): string {
-  const rows: string[][] = [["time", "type", "dir", "proto", "local", "remote", "filter", "layer"]];
+  const rows: string[][] = [["time", "type", "dir", "proto", "local", "remote", "filter", "layer", "name"]];
   const endpoint = (a: string | null, p: number | null): string =>
     a === null ? "-" : p === null ? a : a.includes(":") ? `[${a}]:${p}` : `${a}:${p}`;
   for (const r of records) {
     rows.push([
       r.time,
       r.type.replace(/^FWPM_NET_EVENT_TYPE_/, ""),
-      r.direction === "inbound" ? "in" : "out",
+      r.direction === "inbound" ? "in" : r.direction === "outbound" ? "out" : "-",
       r.ipProtocol === null ? "-" : String(r.ipProtocol),
       endpoint(r.localAddr, r.localPort),
       endpoint(r.remoteAddr, r.remotePort),
       orDash(r.filterId),
       shortLayer(r.layer),
+      orDash(r.filterName),
     ]);
   }
   return formatTable(rows);
@@ -524,6 +520,8 @@ export interface ShowOptions {
   readonly json?: boolean;
   /** `show netevents`: the netsh netevents.xml format (H50). */
   readonly xml?: boolean;
+  /** `show netevents`: read Windows' events from this netevents.xml / wfpdiag.xml instead of the BFE's. */
+  readonly file?: string;
   readonly store?: string;
   readonly state?: string;
   /** `show filters`: netsh's traffic selection (H47). */
@@ -623,10 +621,46 @@ export function showText(what: ShowWhat, session: BfeSession, options: ShowOptio
       return sel.layer !== undefined && one !== undefined ? formatLayerFields(one) : formatLayerTable(records);
     }
     case "netevents": {
+      if (options.file !== undefined) {
+        if (options.xml === true) {
+          throw new FwpError("FWP_E_INVALID_PARAMETER", {
+            path: "--xml",
+            detail: "--xml prints the BFE's own events as netsh would; --file reads events Windows wrote.",
+          });
+        }
+        const names = filterNames(session);
+        const records = readNetEventsFile(options.file).map(
+          (r): NetEventRecord => ({ ...r, filterName: r.filterId === null ? null : (names.get(r.filterId) ?? null) }),
+        );
+        return asJson ? json(records) : formatNetEventTable(records);
+      }
       if (options.xml === true) return formatNetEventsXml(session.enumNetEvents());
-      const records = session.enumNetEvents().map(netEventRecord);
+      const names = filterNames(session);
+      const records = session.enumNetEvents().map((e) => netEventRecord(e, names));
       return asJson ? json(records) : formatNetEventTable(records);
     }
+  }
+}
+
+/** Display names of the BFE's filters by run-time id (decimal). */
+function filterNames(session: BfeSession): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const f of enumAllFilters(session)) names.set(f.filterId.toString(), f.name);
+  return names;
+}
+
+/** The net events of a file Windows wrote (netsh wfp show netevents, or a capture's wfpdiag.xml). */
+function readNetEventsFile(path: string): NetshNetEventRecord[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new OpenWfpError("E_FILE", `cannot read net events ${path}: ${describeError(e)}`, { path });
+  }
+  try {
+    return parseNetEventsXml(text);
+  } catch (e) {
+    throw new Error(`${path}: ${describeError(e)}`, { cause: e });
   }
 }
 
@@ -634,6 +668,9 @@ export function showText(what: ShowWhat, session: BfeSession, options: ShowOptio
 export async function runShow(what: string, options: ShowOptions): Promise<string> {
   if (!(SHOW_WHAT as readonly string[]).includes(what)) {
     throw new Error(`show what? ${JSON.stringify(what)} is not one of ${SHOW_WHAT.join(", ")}`);
+  }
+  if (options.file !== undefined && what !== "netevents") {
+    throw new FwpError("FWP_E_INVALID_PARAMETER", { path: "--file", detail: "--file is for show netevents." });
   }
   const host = await openHost({
     ...(options.store === undefined ? {} : { store: options.store }),
@@ -656,6 +693,10 @@ export function registerShow(program: Command, _setExitCode: (code: number) => v
     .option("--provider <provider>", "only this provider's objects (GUID or FWPM_PROVIDER_* name)")
     .option("--json", "print JSON (keys in docs/cli.md)")
     .option("--xml", "show netevents: print netsh's netevents.xml format")
+    .option(
+      "--file <xml>",
+      "show netevents: read the events Windows wrote (netsh wfp show netevents, or a capture's wfpdiag.xml); filters are named from --state or --store",
+    )
     .option("--protocol <p>", "show filters: only those that could match this IP protocol (tcp, udp, icmp, a number)")
     .option("--local-addr <addr>", "show filters: … this local IPv4 or IPv6 address")
     .option("--remote-addr <addr>", "show filters: … this remote address")

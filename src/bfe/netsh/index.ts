@@ -42,6 +42,7 @@ export type {
 } from "./model.ts";
 export { netshCallouts, netshFilters } from "./model.ts";
 export { formatNetEventsXml, type NetEventsXmlOptions, netEventElement, netshTimeStamp } from "./netevents.ts";
+export { type NetEventRecord, parseNetEventsXml } from "./netevents-read.ts";
 export { isAddressField, parseNetshXml } from "./read.ts";
 export { formatNetshXml, netshElements } from "./write.ts";
 export { parseXmlForest, type XmlElement, type XmlForest, type XmlLayout, writeXmlForest } from "./xml.ts";
