@@ -133,6 +133,28 @@ describe("openwfp replay against tcpdump", {
         .map((l) => JSON.parse(l) as { type: string })
         .filter((e) => e.type === "FWPM_NET_EVENT_TYPE_CLASSIFY_DROP");
       assert.equal(drops.length, expected, "one CLASSIFY_DROP net event per dropped packet");
+      // The policy has no ALE filter and no callout: the replay kept no flows. With --track-flows it keeps them
+      // and must write the very same files.
+      assert.ok(summary.flows.untracked > 0 && summary.flows.created === 0, JSON.stringify(summary.flows));
+      const tracked = await runReplay(capture, {
+        policy: policyFile(dir, "p", c.filters),
+        local: c.local,
+        out: join(dir, "permitted-tracked.pcapng"),
+        dropped: join(dir, "dropped-tracked.pcapng"),
+        events: join(dir, "events-tracked.ndjson"),
+        progress: false,
+        trackFlows: true,
+      });
+      assert.equal(tracked.summary.flows.untracked, 0);
+      assert.ok(tracked.summary.flows.created > 0);
+      assert.match(tracked.text, /flows +\d+ seen/);
+      for (const f of ["permitted", "dropped", "events"]) {
+        const ext = f === "events" ? "ndjson" : "pcapng";
+        assert.ok(
+          readFileSync(join(dir, `${f}.${ext}`)).equals(readFileSync(join(dir, `${f}-tracked.${ext}`))),
+          `${f}: the same bytes with and without flow tracking`,
+        );
+      }
     });
   }
 });

@@ -21,6 +21,8 @@ export interface ReplayOptions extends PolicyOptions {
   readonly events?: string;
   readonly json?: boolean;
   readonly progress?: boolean;
+  /** Keep flows even when the policy lets none matter (for the flow counts). */
+  readonly trackFlows?: boolean;
 }
 
 /** The human-readable summary. */
@@ -30,7 +32,9 @@ export function formatReplayText(s: ReplaySummary): string {
     `policy   ${s.policy}`,
     `packets  ${s.packets}: ${s.permitted} permitted, ${s.dropped} dropped${s.droppedByFlow > 0 ? ` (${s.droppedByFlow} of them in flows blocked at ALE)` : ""}`,
     `         ${s.directions.outbound} outbound, ${s.directions.inbound} inbound, ${s.directions.loopback} loopback, ${s.directions.forward} forwarded; ${s.malformed} malformed, ${s.notIp} not IP`,
-    `flows    ${s.flows.created} seen, ${s.flows.blocked} blocked at ALE, ${s.flows.evicted} evicted, ${s.flows.expired} idle-expired`,
+    s.flows.untracked > 0 && s.flows.created === 0
+      ? `flows    not tracked: no filter at an ALE layer and no callout, so no verdict depends on a flow (${s.flows.untracked} packets passed without a flow lookup; --track-flows counts them)`
+      : `flows    ${s.flows.created} seen, ${s.flows.blocked} blocked at ALE, ${s.flows.evicted} evicted, ${s.flows.expired} idle-expired${s.flows.untracked > 0 ? `; ${s.flows.untracked} packets untracked while no filter could use a flow` : ""}`,
   ];
   const layers = Object.entries(s.droppedByLayer).sort((a, b) => b[1] - a[1]);
   if (layers.length > 0) {
@@ -75,6 +79,7 @@ export async function runReplay(capture: string, o: ReplayOptions): Promise<{ te
     ...(o.out !== undefined ? { permittedPath: o.out } : {}),
     ...(o.dropped !== undefined ? { droppedPath: o.dropped } : {}),
     ...(o.events !== undefined ? { eventsPath: o.events } : {}),
+    ...(o.trackFlows === true ? { trackFlows: true } : {}),
     ...(bar !== undefined
       ? {
           onProgress: (done: number, total: number) => {
@@ -114,6 +119,10 @@ export function registerReplay(program: Command, setExitCode: (code: number) => 
     .option("--events <file>", "write net events (CLASSIFY_DROP, CLASSIFY_ALLOW) as NDJSON")
     .option("--json", "print the summary as one JSON object (keys in docs/cli.md)")
     .option("--no-progress", "never show the progress bar")
+    .option(
+      "--track-flows",
+      "keep the flow table even when no ALE filter or callout could use it (slower; for the flow counts)",
+    )
     .action(async (capture: string, o: ReplayOptions) => {
       const { text, summary } = await runReplay(capture, o);
       process.stdout.write(text);

@@ -30,6 +30,11 @@ export interface ReplayRequest {
   readonly eventsPath?: string;
   /** ALE flows kept at once (default 65536; older ones are evicted and counted). */
   readonly flowCapacity?: number;
+  /**
+   * Keep flows even when the policy lets none matter (no ALE filter, no callout), for the flow counts; by
+   * default such a policy is replayed without a flow table (`flows.untracked`).
+   */
+  readonly trackFlows?: boolean;
   /** Called now and then with the bytes read so far and the file size. */
   readonly onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
@@ -60,7 +65,8 @@ export interface ReplaySummary {
   readonly droppedByLayer: Record<string, number>;
   /** Dropped packets by deciding filter (most first). */
   readonly droppedByFilter: FilterCount[];
-  readonly flows: { created: number; blocked: number; evicted: number; expired: number };
+  /** `untracked`: packets passed without flow tracking, the policy letting no flow matter. */
+  readonly flows: { created: number; blocked: number; evicted: number; expired: number; untracked: number };
   netEvents: number;
   /** Faults of the capture file (it was read up to them). */
   readonly captureErrors: string[];
@@ -170,7 +176,7 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
     directions: { inbound: 0, outbound: 0, loopback: 0, forward: 0 },
     droppedByLayer: {},
     droppedByFilter: [],
-    flows: { created: 0, blocked: 0, evicted: 0, expired: 0 },
+    flows: { created: 0, blocked: 0, evicted: 0, expired: 0, untracked: 0 },
     netEvents: 0,
     captureErrors: [],
     assumptions: source.assumptions,
@@ -193,7 +199,7 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
         }
       : {}),
   });
-  const observer = new PacketObserver({ shim, local });
+  const observer = new PacketObserver({ shim, local, trackFlows: request.trackFlows === true ? "always" : "auto" });
   const permittedOut = request.permittedPath !== undefined ? new CaptureOut(request.permittedPath) : undefined;
   const droppedOut = request.droppedPath !== undefined ? new CaptureOut(request.droppedPath) : undefined;
   const byFilter = new Map<bigint, FilterCount>();
@@ -282,6 +288,7 @@ export async function replay(request: ReplayRequest): Promise<ReplaySummary> {
   summary.flows.blocked = oc.flowsBlocked;
   summary.flows.evicted = oc.flowsEvicted;
   summary.flows.expired = oc.flowsExpired;
+  summary.flows.untracked = oc.untracked;
   summary.droppedByFilter.push(...[...byFilter.values()].sort((a, b) => b.packets - a.packets));
   return summary;
 }

@@ -16,7 +16,7 @@ import { describe, it } from "node:test";
 import { type IpAddress, Ipv4Address, ManualClock, parseIpAddress, SeededRng } from "../base/index.ts";
 import { type CapturedPacket, readCaptureSync } from "../capture/index.ts";
 import { type FilterEngine, loadPolicyDocument } from "../engine/index.ts";
-import { type FwpmLayerName, getLayer } from "../fwp/index.ts";
+import { FWP_CONDITION_FLAG, type FwpmLayerName, getLayer } from "../fwp/index.ts";
 import { type ClassifyRecord, parseIpPacket, Shim } from "../shim/index.ts";
 import {
   emitEthernetHeader,
@@ -114,13 +114,46 @@ interface PolicyCase {
   readonly change?: { readonly at: number; readonly filters: FilterDoc[] };
   /** Classifications the case must make over all captures (default 1000). */
   readonly minClassified?: number;
+  /** No filter at an ALE layer and no callout: in auto mode the observer keeps no flows. */
+  readonly flowless?: boolean;
 }
 
 const block = (layer: string, conditions: unknown[] = [], name = `block ${layer}`): FilterDoc[] =>
   both(layer).map((l) => ({ name, layer: l, action: "block", weight: { range: 15 }, conditions }));
 
+/** A block at the IPv4 layer only. */
+const block4 = (layer: string, conditions: unknown[]): FilterDoc[] => [
+  { name: `block ${layer}`, layer: `FWPM_LAYER_${layer}_V4`, action: "block", conditions },
+];
+
 const POLICIES: readonly PolicyCase[] = [
-  { name: "no filter", document: { filters: [] }, minClassified: 0 },
+  { name: "no filter", document: { filters: [] }, minClassified: 0, flowless: true },
+  {
+    name: "no ALE filter: blocks at the transport, STREAM, DATAGRAM_DATA and IP packet layers only",
+    flowless: true,
+    document: {
+      filters: [
+        ...block("OUTBOUND_TRANSPORT", [
+          { field: "protocol", value: "tcp" },
+          { field: "remotePort", value: [80, 21] },
+        ]),
+        ...block("INBOUND_TRANSPORT", [{ field: "protocol", value: "icmp" }]),
+        ...block("STREAM", [{ field: "remotePort", value: [443] }]),
+        ...block("DATAGRAM_DATA", [{ field: "remotePort", value: [53, 5353, 123] }]),
+        ...block("INBOUND_IPPACKET", [
+          { field: "flags", match: "flags-any-set", value: "FWP_CONDITION_FLAG_IS_FRAGMENT" },
+        ]),
+        ...both("OUTBOUND_IPPACKET").map((layer, i) => ({
+          name: "block out to 10/8 or fd00::/8",
+          layer,
+          action: "block",
+          weight: { range: 15 },
+          conditions: [{ field: "remoteAddress", value: i === 0 ? "10.0.0.0/8" : "fd00::/8" }],
+        })),
+      ],
+    },
+    minClassified: 1000,
+  },
   { name: "a permit filter at every layer", document: { filters: PERMIT_EVERYWHERE } },
   {
     name: "blocks at ALE (TCP 80/443 out, UDP in), at transport (ICMP) and at the IP packet layers (fragments)",
@@ -245,18 +278,29 @@ function comparable(engine: FilterEngine, r: ClassifyRecord): unknown {
   };
 }
 
-function verdictOf(v: ObservedVerdict): unknown {
+function verdictOf(v: ObservedVerdict, withFlow: boolean): unknown {
   return {
     permit: v.permit,
     direction: v.direction,
     layer: v.layer?.fwpsName,
     filter: v.result?.decidingFilter?.filterId,
     byFlow: v.byFlow === true,
-    newFlow: v.newFlow,
+    ...(withFlow ? { newFlow: v.newFlow } : {}),
   };
 }
 
-function replayBoth(policy: PolicyCase, frames: readonly IpFrame[], local: IpAddress[]): number {
+/**
+ * Replays the frames through the observer and the reference side by side. With trackFlows "always" the two
+ * must agree in everything; with "auto" the observer keeps no flows when the policy lets none matter, and must
+ * still make exactly the reference's classifications and verdicts (only whether a packet opened a flow, and
+ * the flow counters, may differ then).
+ */
+function replayBoth(
+  policy: PolicyCase,
+  frames: readonly IpFrame[],
+  local: IpAddress[],
+  trackFlows: "auto" | "always" = "always",
+): { classified: number; untracked: number } {
   const sides = [0, 1].map(() => {
     const engine = engineOf(policy.document);
     const clock = new ManualClock();
@@ -266,7 +310,7 @@ function replayBoth(policy: PolicyCase, frames: readonly IpFrame[], local: IpAdd
     return { engine, clock, log, shim };
   });
   const [a, b] = sides as [(typeof sides)[0], (typeof sides)[0]];
-  const observer = new PacketObserver({ shim: a.shim, local });
+  const observer = new PacketObserver({ shim: a.shim, local, trackFlows });
   const reference = new ReferencePacketObserver({ shim: b.shim, local });
   const changeAt = policy.change === undefined ? -1 : Math.floor(frames.length * policy.change.at);
   let classified = 0;
@@ -281,34 +325,59 @@ function replayBoth(policy: PolicyCase, frames: readonly IpFrame[], local: IpAdd
     const vb = reference.observe(f.packet.data, f.offset, f.packet.data.length);
     const where = `packet ${f.packet.index}`;
     assert.equal(va.ok, vb.ok, where);
-    if (va.ok && vb.ok) assert.deepEqual(verdictOf(va.value), verdictOf(vb.value), where);
+    const exact = trackFlows === "always" || observer.counters.untracked === 0;
+    if (va.ok && vb.ok) assert.deepEqual(verdictOf(va.value, exact), verdictOf(vb.value, exact), where);
+    // Untracked, the observer cannot know that a packet opens a flow, so INBOUND_TRANSPORT's
+    // ALE_CLASSIFY_REQUIRED metadata is absent: only a callout could read it, and there is none then.
+    const seen = (engine: FilterEngine, r: ClassifyRecord): unknown => {
+      const c = comparable(engine, r) as { metadata?: Record<string, unknown> };
+      if (exact || c.metadata === undefined) return c;
+      const { aleClassifyRequired: _a, ...metadata } = c.metadata;
+      return { ...c, metadata };
+    };
     assert.deepEqual(
-      a.log.map((r) => comparable(a.engine, r)),
-      b.log.map((r) => comparable(b.engine, r)),
+      a.log.map((r) => seen(a.engine, r)),
+      b.log.map((r) => seen(b.engine, r)),
       where,
     );
     classified += a.log.length;
   });
-  const { flowsEvicted: _e, flowsExpired: _x, ...counters } = observer.counters;
-  assert.deepEqual(counters, reference.counters);
-  return classified;
+  const { flowsEvicted: _e, flowsExpired: _x, untracked, ...counters } = observer.counters;
+  if (untracked === 0) assert.deepEqual(counters, reference.counters);
+  else {
+    assert.equal(trackFlows, "auto");
+    const { flowsCreated: _c, flowsBlocked: _b, ...rest } = counters;
+    const { flowsCreated: _rc, flowsBlocked: _rb, ...referenceRest } = reference.counters;
+    assert.deepEqual(rest, referenceRest);
+  }
+  return { classified, untracked };
 }
 
 describe("PacketObserver against the reference observer, on every fixture capture", () => {
   for (const policy of POLICIES) {
-    it(`${policy.name}: the same verdict and the same classifications for every packet`, () => {
-      let classified = 0;
-      for (const c of CAPTURES) {
-        for (const role of roles(c.frames)) {
-          try {
-            classified += replayBoth(policy, c.frames, role.local);
-          } catch (e) {
-            assert.fail(`${c.name} as ${role.name}: ${e instanceof Error ? e.message : String(e)}`);
+    for (const trackFlows of ["always", "auto"] as const) {
+      // A policy change in auto mode may start tracking midway: the reference reauthorizes flows it has kept,
+      // the observer authorizes them afresh (tested on its own below).
+      if (trackFlows === "auto" && policy.change !== undefined) continue;
+      it(`${policy.name} (flows: ${trackFlows}): the same verdict and the same classifications for every packet`, () => {
+        let classified = 0;
+        let untracked = 0;
+        for (const c of CAPTURES) {
+          for (const role of roles(c.frames)) {
+            try {
+              const r = replayBoth(policy, c.frames, role.local, trackFlows);
+              classified += r.classified;
+              untracked += r.untracked;
+            } catch (e) {
+              assert.fail(`${c.name} as ${role.name}: ${e instanceof Error ? e.message : String(e)}`);
+            }
           }
         }
-      }
-      assert.ok(classified >= (policy.minClassified ?? 1000), `only ${classified} classifications compared`);
-    });
+        assert.ok(classified >= (policy.minClassified ?? 1000), `only ${classified} classifications compared`);
+        if (trackFlows === "auto" && policy.flowless === true) assert.ok(untracked > 1000, `${untracked} untracked`);
+        else assert.equal(untracked, 0, "flows are kept whenever one could matter");
+      });
+    }
   }
 });
 
@@ -555,12 +624,13 @@ function packetBytes(o: {
   return frame.subarray(ip, ip + 20 + transport + payload);
 }
 
-function host(document: PolicyCase["document"], capacity = 65536) {
+/** A host observing as CLIENT; flows are kept whatever the policy unless `trackFlows` says "auto". */
+function host(document: PolicyCase["document"], capacity = 65536, trackFlows: "auto" | "always" = "always") {
   const engine = engineOf(document);
   const clock = new ManualClock(1_000_000_000n);
   const log: ClassifyRecord[] = [];
   const shim = new Shim({ engine, clock, host: "local", log: (r) => log.push(r), flows: { capacity } });
-  return { engine, clock, log, shim, observer: new PacketObserver({ shim, local: [CLIENT] }) };
+  return { engine, clock, log, shim, observer: new PacketObserver({ shim, local: [CLIENT], trackFlows }) };
 }
 
 const observe = (o: PacketObserver, bytes: Uint8Array): ObservedVerdict => {
@@ -568,6 +638,67 @@ const observe = (o: PacketObserver, bytes: Uint8Array): ObservedVerdict => {
   assert.ok(v.ok);
   return v.value;
 };
+
+describe("PacketObserver flows kept only while they can matter (trackFlows auto, the default)", () => {
+  it("no ALE filter and no callout: no flow is kept, the packets are counted untracked, the verdicts stand", () => {
+    const h = host(
+      { filters: block4("OUTBOUND_TRANSPORT", [{ field: "remoteAddress", value: "203.0.113.2" }]) },
+      65536,
+      "auto",
+    );
+    const web = packetBytes({ clientPort: 6000, server: 2 });
+    const other = packetBytes({ clientPort: 6001, server: 3 });
+    assert.equal(observe(h.observer, web).permit, false);
+    assert.equal(observe(h.observer, other).permit, true);
+    assert.equal(observe(h.observer, other).newFlow, false);
+    assert.equal(h.observer.flowCount, 0);
+    assert.equal(h.observer.counters.untracked, 3);
+    assert.equal(h.observer.counters.flowsCreated, 0);
+  });
+
+  it("an ALE filter added: tracking starts, and a connection seen before is authorized by its next packet", () => {
+    const h = host({ filters: [] }, 65536, "auto");
+    const out = packetBytes({ clientPort: 6002, server: 2 });
+    observe(h.observer, out);
+    assert.equal(h.observer.flowCount, 0);
+    loadPolicyDocument(
+      { filters: block4("ALE_AUTH_CONNECT", [{ field: "remoteAddress", value: "203.0.113.2" }]) },
+      { engine: h.engine },
+    );
+    h.log.length = 0;
+    const v = observe(h.observer, out);
+    assert.equal(v.permit, false);
+    assert.equal(v.newFlow, true);
+    assert.deepEqual(
+      h.log.map((r) => r.layer.fwpsName),
+      ["FWPS_LAYER_ALE_AUTH_CONNECT_V4", "FWPS_LAYER_ALE_AUTH_CONNECT_V4_DISCARD"],
+      "authorized as a new flow (and the block indicated at the discard layer)",
+    );
+    assert.equal(
+      (h.log[0]?.facts.flags ?? 0) & FWP_CONDITION_FLAG.FWP_CONDITION_FLAG_IS_REAUTHORIZE,
+      0,
+      "not a reauthorization: nothing was kept",
+    );
+    assert.equal(observe(h.observer, out).byFlow, true, "and remembered as blocked from then on");
+    assert.equal(h.observer.flowCount, 1);
+  });
+
+  it("the last ALE filter removed: the table is emptied (callout flows closed) and packets pass untracked", () => {
+    const h = host(
+      { filters: block4("ALE_AUTH_CONNECT", [{ field: "remoteAddress", value: "203.0.113.2" }]) },
+      65536,
+      "auto",
+    );
+    assert.equal(observe(h.observer, packetBytes({ clientPort: 6003, server: 2 })).permit, false);
+    observe(h.observer, packetBytes({ clientPort: 6004, server: 3 }));
+    assert.equal(h.observer.flowCount, 2);
+    for (const f of h.engine.filters()) h.engine.deleteFilter(f.filterId);
+    const v = observe(h.observer, packetBytes({ clientPort: 6003, server: 2 }));
+    assert.equal(v.permit, true, "nothing blocks it now: Windows would authorize a new connection");
+    assert.equal(h.observer.flowCount, 0);
+    assert.equal(h.observer.counters.untracked, 1);
+  });
+});
 
 describe("PacketObserver flows", () => {
   it("the table is bounded: past its capacity the least recently used flow is evicted and counted", () => {

@@ -32,6 +32,15 @@
  * time the flow is classified at a layer with a callout filter, or when it is reauthorized. Layers without
  * callout filters classify without a flow (no FLOW_HANDLE in their metadata: only a callout reads it).
  * Nothing grows with the input.
+ *
+ * While no ALE layer holds a filter and no callout filter sits where a flow would be handed to it, no verdict
+ * can depend on a flow, and by default (`trackFlows: "auto"`) the observer keeps none: packets cross the
+ * packet layers without a table lookup (`counters.untracked`), which halves the cost of a replay under such a
+ * policy. The classifications are the same as with flows, but for INBOUND_TRANSPORT's ALE_CLASSIFY_REQUIRED
+ * metadata on a flow's first packet, which only a callout could read. A policy change that makes flows matter
+ * starts tracking with an empty table (connections are then authorized by the next packet seen, as in a
+ * capture that starts mid-connection); one that makes them irrelevant empties it. `trackFlows: "always"`
+ * keeps flows regardless.
  */
 import { err, type IpAddress, Ipv4Address, type Ok, ok, type Result } from "../base/index.ts";
 import { FWP_CONDITION_FLAG, FWPS_STREAM_FLAG, type Layer } from "../fwp/index.ts";
@@ -89,6 +98,11 @@ export interface ObserverOptions {
   readonly iface?: InterfaceFacts;
   /** Fragment groups remembered at once (default 4096). */
   readonly fragmentGroups?: number;
+  /**
+   * "auto" (default): keep flows only while the policy lets one matter (see `#tracksFlows`); "always": keep
+   * them whatever the policy (for the flow counters, or to have flows ready when a policy change needs them).
+   */
+  readonly trackFlows?: "auto" | "always";
 }
 
 export interface ObserverCounters {
@@ -108,6 +122,11 @@ export interface ObserverCounters {
   loopback: number;
   forwarded: number;
   fragments: number;
+  /**
+   * Packets with a flow key passed without flow tracking: no ALE layer held a filter and no callout could
+   * see a flow, so no verdict could depend on one (see the module comment).
+   */
+  untracked: number;
 }
 
 const DEFAULT_IFACE: InterfaceFacts = {
@@ -239,6 +258,7 @@ export class PacketObserver {
     loopback: 0,
     forwarded: 0,
     fragments: 0,
+    untracked: 0,
   };
   readonly #groups = new Map<string, boolean>();
   readonly #groupLimit: number;
@@ -267,6 +287,10 @@ export class PacketObserver {
   readonly #lastPolicy: (object | undefined)[] = [];
   readonly #lastSerial: number[] = [];
   readonly #slotOfFlow = new Map<number, number>();
+  /** Whether flows are tracked, decided at the engine's policyVersion `#tracksAt`. */
+  #tracks = true;
+  #tracksAt: number | undefined = undefined;
+  readonly #alwaysTrack: boolean;
 
   // The packet being observed, and what has been built for the path it is on (reset per path).
   readonly #h = new PacketHeaders();
@@ -283,6 +307,7 @@ export class PacketObserver {
     this.local = new LocalAddresses(options.local);
     this.iface = options.iface ?? DEFAULT_IFACE;
     this.#groupLimit = options.fragmentGroups ?? 4096;
+    this.#alwaysTrack = options.trackFlows === "always";
     this.#idleNs = this.shim.flows.idleNs;
     this.#idle = Number(this.#idleNs);
     const capacity = this.shim.flows.capacity;
@@ -641,8 +666,10 @@ export class PacketObserver {
     const L = h.version === 4 ? LAYERS_V4 : LAYERS_V6;
     if (h.icmpError) return this.#icmpError(direction, kind);
     const keyed = this.#writeKey(direction);
+    const tracked = keyed && this.#tracksFlows();
+    if (keyed && !tracked) this.counters.untracked++;
     let slot = -1;
-    if (keyed) {
+    if (tracked) {
       slot = this.#table.find();
       if (slot >= 0) slot = this.#revisit(slot);
     }
@@ -650,7 +677,7 @@ export class PacketObserver {
     const isTcp = h.tcpFlags >= 0;
     const flags = isTcp ? h.tcpFlags : 0;
     let newFlow = false;
-    if (slot < 0 && keyed) {
+    if (slot < 0 && tracked) {
       // Who opened the flow: its first packet, except that a SYN-ACK means the other side did.
       const synAck = isTcp && (flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK);
       const opener: Direction = synAck ? (inbound ? "outbound" : "inbound") : direction;
@@ -776,6 +803,43 @@ export class PacketObserver {
       writeWords(k, 6, inbound ? p.src : p.dst);
     }
     return true;
+  }
+
+  /**
+   * Whether the policy lets a flow matter: some ALE layer the observer classifies at (connect redirect, auth
+   * connect, recv-accept, flow established; either IP version) holds a filter, or a callout filter sits at a
+   * layer where the observer would hand it the flow (transport, stream, datagram data, ICMP error). When
+   * neither, every verdict is a function of the packet alone, so flows are not kept: the table is emptied and
+   * packets pass without a lookup (`counters.untracked`). Decided once per engine policyVersion; when a
+   * policy change makes flows matter again, tracking starts afresh and each connection is authorized by the
+   * first packet seen, as in a capture that starts mid-connection.
+   */
+  #tracksFlows(): boolean {
+    if (this.#alwaysTrack) return true;
+    const version = this.shim.engine.policyVersion;
+    if (version === this.#tracksAt) return this.#tracks;
+    this.#tracksAt = version;
+    let tracks = false;
+    for (const L of [LAYERS_V4, LAYERS_V6]) {
+      for (const l of [L.connectRedirect, L.authConnect, L.authRecvAccept, L.flowEstablished]) {
+        if (!this.shim.layerPlan(l).empty) tracks = true;
+      }
+      for (const l of [
+        L.inboundTransport,
+        L.outboundTransport,
+        L.stream,
+        L.datagramData,
+        L.inboundIcmpError,
+        L.outboundIcmpError,
+      ]) {
+        if (this.shim.layerPlan(l).callouts) tracks = true;
+      }
+    }
+    if (!tracks && this.#table.size > 0) {
+      for (let s = this.#table.oldest(); s !== -1; s = this.#table.oldest()) this.#free(s);
+    }
+    this.#tracks = tracks;
+    return tracks;
   }
 
   /** A found flow: gone if its shim flow was closed or it idled out (then -1), else touched. */
