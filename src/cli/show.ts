@@ -628,15 +628,17 @@ export function showText(what: ShowWhat, session: BfeSession, options: ShowOptio
             detail: "--xml prints the BFE's own events as netsh would; --file reads events Windows wrote.",
           });
         }
-        const names = filterNames(session);
-        const records = readNetEventsFile(options.file).map(
+        const read = readNetEventsFile(options.file);
+        const names = read.length > 0 ? filterNames(session) : new Map<string, string>();
+        const records = read.map(
           (r): NetEventRecord => ({ ...r, filterName: r.filterId === null ? null : (names.get(r.filterId) ?? null) }),
         );
         return asJson ? json(records) : formatNetEventTable(records);
       }
       if (options.xml === true) return formatNetEventsXml(session.enumNetEvents());
-      const names = filterNames(session);
-      const records = session.enumNetEvents().map((e) => netEventRecord(e, names));
+      const events = session.enumNetEvents();
+      const names = events.length > 0 ? filterNames(session) : new Map<string, string>();
+      const records = events.map((e) => netEventRecord(e, names));
       return asJson ? json(records) : formatNetEventTable(records);
     }
   }

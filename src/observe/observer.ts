@@ -373,6 +373,8 @@ export class PacketObserver {
 
   /** Removes non-TCP flows idle for longer than the idle lifetime (G4) at `nowNs`; returns how many. */
   expireFlows(nowNs: bigint): number {
+    // An empty table (flows untracked, or none yet) has nothing to sweep through.
+    if (this.#table.size === 0) return 0;
     return this.#sweep(this.#relative(nowNs));
   }
 

@@ -18,6 +18,7 @@
 import { type IpAddress, parseIpAddress } from "../../base/index.ts";
 import {
   FWPM_NET_EVENT_FLAG,
+  FwpError,
   formatSid,
   layerByRuntimeId,
   parseSid,
@@ -170,13 +171,12 @@ function readTerminating(e: XmlElement, path: string): NetEventRecord["terminati
     const p = `${base}/item[${i}]`;
     const sub = textOf(item, "subLayer") ?? "";
     let sublayer = sub;
-    if (sub.startsWith("{")) sublayer = parseKey(sub, "sublayer", `${p}/subLayer`) ?? "";
-    else if (sub !== "") {
-      try {
-        sublayer = parseKey(sub, "sublayer", `${p}/subLayer`) ?? sub;
-      } catch {
-        // Windows' internal FWPP_SUBLAYER_* names (no published GUID) stay names.
-      }
+    try {
+      sublayer = parseKey(sub, "sublayer", `${p}/subLayer`) ?? "";
+    } catch (e) {
+      // An unknown name (FwpError) stays a name: Windows' internal FWPP_SUBLAYER_* have no published GUID.
+      // A malformed `{guid}` (NetshError) is an error.
+      if (!(e instanceof FwpError)) throw e;
     }
     return {
       filterId: parseUnsigned64(textOf(item, "filterId") ?? "", `${p}/filterId`).toString(),
